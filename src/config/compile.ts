@@ -1,0 +1,280 @@
+/**
+ * Turns a schema-valid configuration into the frozen structures the request path reads: validator
+ * calls prepared down to their fixed headers, routes sorted for longest-prefix matching, identity
+ * plans compiled, error answers rendered. Cross-key rules (references between routes and
+ * validators, contradictions) are checked here and reported with the key path they concern.
+ */
+import { compileIdentityPlan, type IdentityPlan } from '../identity/plan.js';
+import { renderDenials, renderInsufficientScope, renderMethodNotAllowed, type Denials, type PreparedResponse } from '../http/errors.js';
+import type { Problem } from './problems.js';
+import type { RawConfig, RawRoute, RawValidator } from './schema.js';
+
+export type RequireActive = 'auto' | 'true' | 'false';
+export type OnUnavailable = 'deny' | 'deny-401' | 'stale';
+
+export interface ValidatorConfig {
+  readonly name: string;
+  readonly style: 'bearer' | 'rfc7662';
+  readonly method: 'GET' | 'POST';
+  /** `scheme://host:port`, the key of the keep-alive pool. */
+  readonly origin: string;
+  /** Path and query (configured `query` merged in), sent on every call. */
+  readonly path: string;
+  /** Request headers common to every call: accept, configured extras, client authentication. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** rfc7662: form parameters appended after `token=…&token_type_hint=access_token`. */
+  readonly formSuffix: string;
+  readonly timeoutMs: number;
+  readonly requireActive: RequireActive;
+  readonly cache: { readonly ttlSeconds: number; readonly negativeTtlSeconds: number; readonly maxEntries: number };
+  readonly onUnavailable: OnUnavailable;
+  readonly staleIfErrorSeconds: number;
+  readonly clockSkewSeconds: number;
+  /** The identity plans of every route that may use this validator, rendered when a result is stored. */
+  readonly identityPlans: readonly IdentityPlan[];
+}
+
+export type ValidatorSelector =
+  | { readonly kind: 'fixed'; readonly validator: ValidatorConfig }
+  | {
+      readonly kind: 'byHeader';
+      /** Lower-case header name. */
+      readonly header: string;
+      /** Lower-case header value -> validator. */
+      readonly map: ReadonlyMap<string, ValidatorConfig>;
+      readonly fallback: ValidatorConfig | null;
+    };
+
+export interface TokenSources {
+  readonly header: boolean;
+  readonly form: boolean;
+  readonly query: boolean;
+}
+
+export interface RouteConfig {
+  readonly index: number;
+  readonly path: string;
+  readonly methods: ReadonlySet<string> | null;
+  readonly upstream: { readonly origin: string; readonly basePath: string };
+  readonly auth: 'required' | 'optional' | 'none';
+  readonly validator: ValidatorSelector | null;
+  readonly tokenFrom: TokenSources;
+  readonly requiredScopes: readonly string[];
+  readonly identity: IdentityPlan;
+  readonly forwardAuthorization: boolean;
+  readonly upstreamTimeoutMs: number;
+  readonly insufficientScope: PreparedResponse;
+}
+
+/** Routes sharing one path; a method outside all of their `methods` gets `methodNotAllowed`. */
+export interface RouteGroup {
+  readonly path: string;
+  readonly routes: readonly RouteConfig[];
+  readonly methodNotAllowed: PreparedResponse;
+}
+
+export interface GatewayConfig {
+  readonly server: { readonly host: string; readonly port: number };
+  readonly admin: { readonly host: string; readonly port: number } | null;
+  readonly realm: string;
+  readonly validators: ReadonlyMap<string, ValidatorConfig>;
+  readonly routes: readonly RouteConfig[];
+  /** Longest path first, for longest-prefix matching. */
+  readonly routeGroups: readonly RouteGroup[];
+  /** Lower-case names of every identity header of every route: stripped from every request. */
+  readonly identityHeaderNames: ReadonlySet<string>;
+  readonly denials: Denials;
+}
+
+/** Headers a backend relies on for framing or routing; an identity header must not replace them. */
+const RESERVED_IDENTITY_HEADERS = new Set([
+  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
+  'proxy-connection', 'proxy-authorization', 'authorization', 'cookie', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+]);
+
+export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfig {
+  if (raw.cache?.redis !== undefined) {
+    problems.push({ path: 'cache.redis', message: 'the shared Redis cache is not available in this version yet' });
+  }
+
+  const plans: IdentityPlan[] = [];
+  const planOwners = new Map<IdentityPlan, Set<string>>();
+  const validatorNames = Object.keys(raw.validators);
+  const routes: (Omit<RouteConfig, 'validator'> & { validatorNames: string[]; rawValidator: RawRoute['validator'] })[] = [];
+
+  raw.routes.forEach((route, index) => {
+    const at = `routes[${index}]`;
+    const upstream = new URL(route.upstream);
+    if (upstream.search !== '') problems.push({ path: `${at}.upstream`, message: 'must not have a query string' });
+    if (route.auth === 'none' && route.requiredScopes.length > 0) problems.push({ path: `${at}.requiredScopes`, message: 'has no effect with auth: none' });
+    if (route.auth === 'none' && Object.keys(route.identityHeaders).length > 0) problems.push({ path: `${at}.identityHeaders`, message: 'has no effect with auth: none' });
+    if (route.auth === 'none' && route.validator !== undefined) problems.push({ path: `${at}.validator`, message: 'has no effect with auth: none' });
+    for (const name of Object.keys(route.identityHeaders)) {
+      if (RESERVED_IDENTITY_HEADERS.has(name.toLowerCase())) problems.push({ path: `${at}.identityHeaders.${name}`, message: 'is a header tokengate or the backend relies on; choose another name' });
+    }
+
+    const planProblems: { header: string; message: string }[] = [];
+    const identity = compileIdentityPlan(plans.length, route.identityHeaders, route.identityEncoding, planProblems);
+    for (const p of planProblems) problems.push({ path: `${at}.identityHeaders.${p.header}`, message: p.message });
+    plans.push(identity);
+
+    const names = route.auth === 'none' ? [] : referencedValidators(route, validatorNames, at, problems);
+    planOwners.set(identity, new Set(names));
+    routes.push({
+      index,
+      path: normalizeRoutePath(route.path),
+      methods: route.methods === undefined ? null : new Set(route.methods),
+      upstream: { origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') },
+      auth: route.auth,
+      tokenFrom: Object.freeze({ header: route.tokenFrom.includes('header'), form: route.tokenFrom.includes('form'), query: route.tokenFrom.includes('query') }),
+      requiredScopes: Object.freeze([...route.requiredScopes]),
+      identity,
+      forwardAuthorization: route.forwardAuthorization,
+      upstreamTimeoutMs: route.upstreamTimeoutMs,
+      insufficientScope: renderInsufficientScope(raw.realm, route.requiredScopes),
+      validatorNames: names,
+      rawValidator: route.validator,
+    });
+  });
+
+  const validators = new Map<string, ValidatorConfig>();
+  for (const [name, validator] of Object.entries(raw.validators)) {
+    const identityPlans = plans.filter((plan) => planOwners.get(plan)?.has(name));
+    validators.set(name, compileValidator(name, validator, identityPlans, problems));
+  }
+
+  const compiledRoutes = routes.map(({ validatorNames: names, rawValidator, ...route }) =>
+    Object.freeze({ ...route, validator: route.auth === 'none' ? null : selector(rawValidator, names, validators) }),
+  );
+
+  return Object.freeze({
+    server: Object.freeze({ ...raw.server }),
+    admin: raw.admin === undefined ? null : Object.freeze({ ...raw.admin }),
+    realm: raw.realm,
+    validators,
+    routes: Object.freeze(compiledRoutes),
+    routeGroups: groupRoutes(compiledRoutes, raw.realm, problems),
+    identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => h.name.toLowerCase()))),
+    denials: renderDenials(raw.realm),
+  });
+}
+
+/** `/orders/` and `/orders` are the same route: matching is on segment boundaries anyway. */
+function normalizeRoutePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+function referencedValidators(route: RawRoute, known: readonly string[], at: string, problems: Problem[]): string[] {
+  const choice = route.validator;
+  const check = (name: string, path: string): string[] => {
+    if (known.includes(name)) return [name];
+    problems.push({ path, message: `names no configured validator "${name}"` });
+    return [];
+  };
+  if (choice === undefined) {
+    if (known.length === 1) return [known[0]!];
+    problems.push({
+      path: `${at}.validator`,
+      message: known.length === 0 ? 'is required: no validators are configured' : 'is required when more than one validator is configured',
+    });
+    return [];
+  }
+  if (typeof choice === 'string') return check(choice, `${at}.validator`);
+  const names = Object.entries(choice.map).flatMap(([value, name]) => check(name, `${at}.validator.map.${value}`));
+  if (choice.default !== undefined) names.push(...check(choice.default, `${at}.validator.default`));
+  return [...new Set(names)];
+}
+
+function selector(choice: RawRoute['validator'], names: readonly string[], validators: ReadonlyMap<string, ValidatorConfig>): ValidatorSelector | null {
+  if (names.length === 0) return null; // only after a reported problem: the config is refused
+  if (choice === undefined || typeof choice === 'string') return Object.freeze({ kind: 'fixed', validator: validators.get(names[0]!)! });
+  const map = new Map<string, ValidatorConfig>();
+  for (const [value, name] of Object.entries(choice.map)) {
+    const validator = validators.get(name);
+    if (validator !== undefined) map.set(value.toLowerCase(), validator);
+  }
+  return Object.freeze({
+    kind: 'byHeader',
+    header: choice.byHeader.toLowerCase(),
+    map,
+    fallback: choice.default === undefined ? null : (validators.get(choice.default) ?? null),
+  });
+}
+
+function groupRoutes(routes: readonly RouteConfig[], realm: string, problems: Problem[]): readonly RouteGroup[] {
+  const byPath = new Map<string, RouteConfig[]>();
+  for (const route of routes) {
+    const group = byPath.get(route.path);
+    if (group === undefined) byPath.set(route.path, [route]);
+    else group.push(route);
+  }
+  const groups: RouteGroup[] = [];
+  for (const [path, members] of byPath) {
+    const seen = new Set<string>();
+    for (const route of members) {
+      if (members.length > 1 && route.methods === null) {
+        problems.push({ path: `routes[${route.index}].methods`, message: `is required: another route has the same path ${path}` });
+      }
+      for (const method of route.methods ?? []) {
+        if (seen.has(method)) problems.push({ path: `routes[${route.index}].methods`, message: `${method} on ${path} is already taken by an earlier route` });
+        seen.add(method);
+      }
+    }
+    if (seen.has('GET')) seen.add('HEAD'); // RFC 9110 §9.3.2
+    const allowed = [...seen].sort();
+    groups.push(Object.freeze({ path, routes: Object.freeze(members), methodNotAllowed: renderMethodNotAllowed(realm, allowed) }));
+  }
+  groups.sort((a, b) => b.path.length - a.path.length);
+  return Object.freeze(groups);
+}
+
+/** RFC 6749 §2.3.1: client id and secret are form-encoded before they are joined for Basic. */
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[], problems: Problem[]): ValidatorConfig {
+  if (raw.onUnavailable === 'stale') {
+    problems.push({ path: `validators.${name}.onUnavailable`, message: 'stale is not available in this version yet; use deny or deny-401' });
+  }
+  const url = new URL(raw.url);
+  for (const [key, value] of Object.entries(raw.query)) url.searchParams.append(key, value);
+  const headers: Record<string, string> = { accept: raw.style === 'rfc7662' ? 'application/json' : 'application/json, */*;q=0.5' };
+  for (const [key, value] of Object.entries(raw.headers)) headers[key.toLowerCase()] = value;
+  let formSuffix = '';
+  const auth = raw.clientAuth;
+  if (auth !== undefined) {
+    switch (auth.method) {
+      case 'client_secret_basic':
+        headers.authorization = `Basic ${Buffer.from(`${formEncode(auth.clientId!)}:${formEncode(auth.clientSecret!)}`).toString('base64')}`;
+        break;
+      case 'client_secret_post':
+        formSuffix = `&client_id=${formEncode(auth.clientId!)}&client_secret=${formEncode(auth.clientSecret!)}`;
+        break;
+      case 'bearer':
+        headers.authorization = `Bearer ${auth.token!}`;
+        break;
+      case 'none':
+        if (auth.clientId !== undefined) formSuffix = `&client_id=${formEncode(auth.clientId)}`;
+        break;
+    }
+  }
+  if (raw.style === 'rfc7662') headers['content-type'] = 'application/x-www-form-urlencoded';
+  return Object.freeze({
+    name,
+    style: raw.style,
+    method: raw.method ?? (raw.style === 'rfc7662' ? 'POST' : 'GET'),
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    headers: Object.freeze(headers),
+    formSuffix,
+    timeoutMs: raw.timeoutMs,
+    requireActive: raw.requireActive,
+    cache: Object.freeze({ ...raw.cache }),
+    onUnavailable: raw.onUnavailable,
+    staleIfErrorSeconds: raw.staleIfErrorSeconds,
+    clockSkewSeconds: raw.clockSkewSeconds,
+    identityPlans: Object.freeze(identityPlans),
+  });
+}

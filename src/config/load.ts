@@ -1,0 +1,63 @@
+/**
+ * file -> parse (YAML or JSON) -> `${NAME}` from the environment -> schema -> compile -> frozen.
+ * Every problem is collected with its key path; nothing half-valid is ever returned.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { compileConfig, type GatewayConfig } from './compile.js';
+import { interpolate } from './interpolate.js';
+import { ConfigError, formatPath, type Problem } from './problems.js';
+import { configSchema } from './schema.js';
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: file, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }]);
+  }
+  return buildConfig(parseConfigText(text, file), env);
+}
+
+export function parseConfigText(text: string, file: string): unknown {
+  if (file.endsWith('.json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new ConfigError([{ path: file, message: `not valid JSON: ${(error as Error).message}` }]);
+    }
+  }
+  try {
+    return parseYaml(text, { prettyErrors: false }) as unknown;
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const at = error.linePos?.[0];
+      const where = at === undefined ? '' : ` at line ${at.line}, column ${at.col}`;
+      throw new ConfigError([{ path: file, message: `not valid YAML${where}: ${error.message.split('\n')[0]}` }]);
+    }
+    throw error;
+  }
+}
+
+/** Validates and compiles a configuration given as a plain object (as parsed from a file). */
+export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const problems: Problem[] = [];
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError([{ path: '(top level)', message: 'must be a mapping with at least a routes key' }]);
+  }
+  const interpolated = interpolate(document, env, problems);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+      } else {
+        problems.push({ path: formatPath(issue.path), message: issue.message });
+      }
+    }
+    throw new ConfigError(problems);
+  }
+  const config = compileConfig(parsed.data, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,174 @@
+/**
+ * The configuration file's schema (SPEC section 3): every key, its default, and the message a
+ * user sees when it is wrong. Unknown keys are errors, because a typo must never silently turn a
+ * security setting off.
+ */
+import { z } from 'zod';
+
+/** RFC 9110 §5.1 field-name: a token. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5 field-value without CR, LF or NUL (obs-text allowed). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** RFC 9110 §9.1 method: a token. */
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A number written in YAML, or a string of digits that `${NAME}` produced. */
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: `must be a whole number from ${min} to ${max}` })
+      .int({ error: `must be a whole number from ${min} to ${max}` })
+      .min(min, { error: `must be a whole number from ${min} to ${max}` })
+      .max(max, { error: `must be a whole number from ${min} to ${max}` }),
+  );
+}
+
+/** A YAML boolean, or "true"/"false" from `${NAME}`. */
+const boolean = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: 'must be true or false' }),
+);
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `must be one of ${values.join(', ')}` });
+}
+
+function httpUrl() {
+  return z.string({ error: 'must be an http or https URL' }).refine(
+    (value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.hash === '';
+    },
+    { error: 'must be an http or https URL' },
+  );
+}
+
+const headerName = z.string().regex(FIELD_NAME, { error: 'must be a valid HTTP header name' });
+const headerValue = z.string({ error: 'must be a string' }).regex(FIELD_VALUE, {
+  error: 'must not contain CR, LF, NUL or other control characters',
+});
+const headerMap = z.record(headerName, headerValue, { error: 'must be a map of header names to strings' });
+
+const hostname = z.string({ error: 'must be a host name or IP address' }).min(1, { error: 'must be a host name or IP address' });
+
+const listen = (defaultHost: string, defaultPort: number) =>
+  z.strictObject({
+    host: hostname.default(defaultHost),
+    port: integer(0, 65535).default(defaultPort),
+  });
+
+const clientAuth = z
+  .strictObject({
+    method: oneOf(['client_secret_basic', 'client_secret_post', 'bearer', 'none']),
+    clientId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    clientSecret: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    token: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+  })
+  .superRefine((auth, ctx) => {
+    const needsSecret = auth.method === 'client_secret_basic' || auth.method === 'client_secret_post';
+    if (needsSecret && auth.clientId === undefined) ctx.addIssue({ code: 'custom', path: ['clientId'], message: `is required with ${auth.method}` });
+    if (needsSecret && auth.clientSecret === undefined) ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is required with ${auth.method}` });
+    if (!needsSecret && auth.clientSecret !== undefined) ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is only used with client_secret_basic or client_secret_post` });
+    if (auth.method === 'bearer' && auth.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required with bearer' });
+    if (auth.method !== 'bearer' && auth.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is only used with bearer' });
+    if (auth.token !== undefined && !FIELD_VALUE.test(auth.token)) ctx.addIssue({ code: 'custom', path: ['token'], message: 'must not contain control characters' });
+  });
+
+const validatorCache = z.strictObject({
+  ttlSeconds: integer(0).default(30),
+  negativeTtlSeconds: integer(0).default(5),
+  maxEntries: integer(1).default(100_000),
+});
+
+const requireActive = z.preprocess(
+  (value) => (value === true ? 'true' : value === false ? 'false' : value),
+  oneOf(['auto', 'true', 'false']),
+);
+
+const validator = z
+  .strictObject({
+    url: httpUrl(),
+    style: oneOf(['bearer', 'rfc7662']).default('bearer'),
+    method: oneOf(['GET', 'POST']).optional(),
+    query: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be a map of names to strings' }).default({}),
+    headers: headerMap.default({}),
+    clientAuth: clientAuth.optional(),
+    timeoutMs: integer(1, 600_000).default(2000),
+    requireActive: requireActive.default('auto'),
+    cache: validatorCache.default({ ttlSeconds: 30, negativeTtlSeconds: 5, maxEntries: 100_000 }),
+    onUnavailable: oneOf(['deny', 'deny-401', 'stale']).default('deny'),
+    staleIfErrorSeconds: integer(0).default(300),
+    clockSkewSeconds: integer(0, 86_400).default(30),
+  })
+  .superRefine((v, ctx) => {
+    // RFC 7662 §2.1: the introspection request is a POST with a form body.
+    if (v.style === 'rfc7662' && v.method === 'GET') ctx.addIssue({ code: 'custom', path: ['method'], message: 'must be POST with style rfc7662 (RFC 7662 section 2.1)' });
+    if (v.style === 'bearer' && v.clientAuth !== undefined && v.clientAuth.method !== 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientAuth'],
+        message: 'is only for style rfc7662: style bearer sends the caller\'s token in Authorization (use query or headers for an API key)',
+      });
+    }
+    for (const name of Object.keys(v.headers)) {
+      if (RESERVED_VALIDATOR_HEADERS.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is set by tokengate and cannot be configured' });
+    }
+  });
+
+/** Headers the validator call owns; letting configuration override them would break the protocol. */
+const RESERVED_VALIDATOR_HEADERS = new Set(['authorization', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade', 'te', 'expect']);
+
+const validatorChoice = z.union(
+  [
+    z.string().min(1),
+    z.strictObject({
+      byHeader: headerName,
+      map: z.record(z.string(), z.string({ error: 'must be a validator name' }), { error: 'must be a map of header values to validator names' }),
+      default: z.string({ error: 'must be a validator name' }).optional(),
+    }),
+  ],
+  { error: 'must be a validator name or { byHeader, map, default }' },
+);
+
+const route = z.strictObject({
+  path: z
+    .string({ error: 'must be a path starting with "/"' })
+    .regex(/^\/[\x21-\x7e]*$/, { error: 'must be a path starting with "/" without spaces, query or fragment' })
+    .refine((p) => !p.includes('?') && !p.includes('#'), { error: 'must be a path starting with "/" without spaces, query or fragment' }),
+  methods: z.array(z.string().regex(METHOD, { error: 'must be an HTTP method' }).transform((m) => m.toUpperCase()), { error: 'must be a list of HTTP methods' }).min(1).optional(),
+  upstream: httpUrl(),
+  auth: oneOf(['required', 'optional', 'none']).default('required'),
+  validator: validatorChoice.optional(),
+  tokenFrom: z.array(oneOf(['header', 'form', 'query']), { error: 'must be a list of header, form, query' }).min(1, { error: 'must name at least one of header, form, query' }).default(['header']),
+  requiredScopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { error: 'must be a scope token (RFC 6749 section 3.3)' }), { error: 'must be a list of scopes' }).default([]),
+  identityHeaders: z.record(headerName, z.string({ error: 'must be a JSONPath string' }).min(1, { error: 'must be a JSONPath string' }), { error: 'must be a map of header names to JSONPath strings' }).default({}),
+  identityEncoding: oneOf(['utf8', 'percent']).default('utf8'),
+  forwardAuthorization: boolean.default(true),
+  upstreamTimeoutMs: integer(1, 3_600_000).default(30_000),
+});
+
+export const configSchema = z.strictObject({
+  server: listen('0.0.0.0', 8080).default({ host: '0.0.0.0', port: 8080 }),
+  admin: listen('127.0.0.1', 9090).optional(),
+  realm: z
+    .string({ error: 'must be a string' })
+    .regex(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/, { error: 'must be printable ASCII without quotes or backslashes (RFC 6750 realm)' })
+    .default('tokengate'),
+  validators: z.record(
+    z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'validator names may use letters, digits, "_", "." and "-"' }),
+    validator,
+    { error: 'must be a map of validator names to validators' },
+  ).default({}),
+  cache: z
+    .strictObject({
+      redis: z.string({ error: 'must be a redis:// URL' }).optional(),
+    })
+    .optional(),
+  routes: z.array(route, { error: 'must be a list of routes' }).min(1, { error: 'must list at least one route' }),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type RawValidator = RawConfig['validators'][string];
+export type RawRoute = RawConfig['routes'][number];

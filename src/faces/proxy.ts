@@ -1,0 +1,242 @@
+/**
+ * The proxy face: a node:http request goes through the decision core and, when allowed, on to the
+ * route's upstream. One `ProxyExchange` object per request carries everything the stages need
+ * and is also the upstream call's listener, so the hot path allocates little beyond it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteConfig } from '../config/compile.js';
+import { sendPrepared, type PreparedResponse } from '../http/errors.js';
+import { readInboundHeaders, rawHeader, removePair, type InboundHeaders } from '../http/request-headers.js';
+import { removeParam } from '../http/urlencoded.js';
+import type { AccessLog } from '../observability/access-log.js';
+import type { CacheOutcome } from '../pipeline/lookup-cache.js';
+import { NO_IDENTITY } from '../pipeline/attach-identity.js';
+import { authorize, isNormalPath, matchRoute, parseTarget, refuse, type Core, type Exchange } from '../pipeline/index.js';
+import type { Outcome, Reason } from '../pipeline/decide.js';
+import type { TokenSource } from '../pipeline/extract-token.js';
+import { UpstreamCall, upstreamPath, type UpstreamListener, type UpstreamPools } from '../pipeline/proxy.js';
+import type { ValidatorConfig } from '../config/compile.js';
+
+/** The most of a form body read to look for `access_token` (RFC 6750 §2.2). */
+export const MAX_FORM_BYTES = 1024 * 1024;
+
+/** Everything one configuration generation needs to serve; swapped whole on reload. */
+export interface Runtime extends Core {
+  readonly upstreams: UpstreamPools;
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIdPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
+let requestCounter = 0;
+
+class ProxyExchange implements Exchange, UpstreamListener {
+  readonly runtime: Runtime;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly access: AccessLog;
+  readonly startedAt: number;
+  readonly method: string;
+  path = '';
+  query = '';
+  requestId = '';
+  inbound: InboundHeaders | null = null;
+
+  authorization: string | undefined = undefined;
+  authorizationCount = 0;
+  form: string | undefined = undefined;
+  formBody: Buffer | null = null;
+
+  route: RouteConfig | null = null;
+  outcome: Outcome | null = null;
+  reason: Reason | null = null;
+  response: PreparedResponse | null = null;
+  identity: readonly string[] = NO_IDENTITY;
+  tokenSource: TokenSource | null = null;
+  fingerprint: string | null = null;
+  validator: ValidatorConfig | null = null;
+  cache: CacheOutcome | null = null;
+
+  constructor(runtime: Runtime, req: IncomingMessage, res: ServerResponse, access: AccessLog) {
+    this.runtime = runtime;
+    this.req = req;
+    this.res = res;
+    this.access = access;
+    this.startedAt = performance.now();
+    this.method = req.method!;
+  }
+
+  header(lowerName: string): string | undefined {
+    return rawHeader(this.req.rawHeaders, lowerName);
+  }
+
+  /** Ends the exchange with the prepared answer for `reason` (no route needed). */
+  refuseWith(reason: Reason, response: PreparedResponse): void {
+    this.outcome = 'deny';
+    this.reason = reason;
+    this.response = response;
+    this.respond();
+  }
+
+  /** Sends the decision's answer (deny or error) and logs the request. */
+  respond(): void {
+    const response = this.response!;
+    sendPrepared(this.res, response, this.method === 'HEAD');
+    this.log(response.status);
+  }
+
+  upstreamDone(status: number, failure: 'upstream_unreachable' | 'upstream_timeout' | null): void {
+    if (failure !== null && status === 0) {
+      refuse(this.runtime, this, failure);
+      this.respond();
+      return;
+    }
+    if (failure !== null) {
+      this.outcome = 'error';
+      this.reason = failure;
+    }
+    this.log(status);
+  }
+
+  log(status: number): void {
+    this.access.write({
+      method: this.method,
+      path: this.path,
+      requestId: this.requestId,
+      routeIndex: this.route === null ? -1 : this.route.index,
+      status,
+      outcome: this.outcome ?? 'deny',
+      reason: this.reason,
+      cache: this.cache,
+      fingerprint: this.fingerprint,
+      validator: this.validator === null ? null : this.validator.name,
+      ms: performance.now() - this.startedAt,
+    });
+  }
+}
+
+export function createProxyHandler(current: () => Runtime, access: AccessLog): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const runtime = current();
+    const ex = new ProxyExchange(runtime, req, res, access);
+    const config = runtime.config;
+
+    const target = parseTarget(req.url ?? '');
+    if (target === null || !isNormalPath(target.path)) {
+      ex.path = target?.path ?? '';
+      ex.requestId = nextRequestId(undefined);
+      ex.refuseWith('bad_path', config.denials.bad_path);
+      return;
+    }
+    ex.path = target.path;
+    ex.query = target.query;
+
+    const match = matchRoute(config, ex.method, target.path);
+    if (match.kind !== 'route') {
+      ex.requestId = nextRequestId(rawHeader(req.rawHeaders, 'x-request-id'));
+      if (match.kind === 'no_route') ex.refuseWith('no_route', config.denials.no_route);
+      else ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
+      return;
+    }
+    const route = match.route;
+    ex.route = route;
+
+    const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames);
+    ex.inbound = inbound;
+    ex.requestId = nextRequestId(inbound.requestId);
+    ex.authorization = inbound.authorization;
+    ex.authorizationCount = inbound.authorizationCount;
+
+    if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) {
+      readForm(ex);
+      return;
+    }
+    decideAndForward(ex);
+  };
+}
+
+function decideAndForward(ex: ProxyExchange): void {
+  const pending = authorize(ex.runtime, ex);
+  if (pending === undefined) forwardOrRespond(ex);
+  else pending.then(() => forwardOrRespond(ex), () => failClosed(ex));
+}
+
+function forwardOrRespond(ex: ProxyExchange): void {
+  if (ex.outcome === 'allow') forward(ex);
+  else ex.respond();
+}
+
+/** Whatever broke, the request is denied, never passed on. */
+function failClosed(ex: ProxyExchange): void {
+  refuse(ex.runtime, ex, 'validator_unreachable');
+  if (!ex.res.headersSent) ex.respond();
+}
+
+function forward(ex: ProxyExchange): void {
+  const route = ex.route!;
+  const inbound = ex.inbound!;
+  const headers = inbound.forward;
+  let body: IncomingMessage | Buffer | null = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0') ? ex.req : null;
+
+  if (!route.forwardAuthorization && ex.tokenSource === 'header') removePair(headers, inbound.authorizationAt);
+  if (ex.formBody !== null) {
+    body = ex.formBody;
+    if (!route.forwardAuthorization && ex.tokenSource === 'form') body = Buffer.from(removeParam(ex.formBody.toString('latin1'), 'access_token'), 'latin1');
+    if (inbound.contentLengthAt >= 0) headers[inbound.contentLengthAt + 1] = String(body.length);
+    else headers.push('content-length', String(body.length));
+  }
+
+  const identity = ex.identity;
+  for (let i = 0; i < identity.length; i++) headers.push(identity[i]!);
+  const remote = ex.req.socket.remoteAddress ?? '';
+  headers.push(
+    'x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`,
+    'x-forwarded-proto', 'http',
+  );
+  if (inbound.host !== undefined) headers.push('x-forwarded-host', inbound.host);
+  if (inbound.requestId === undefined) headers.push('x-request-id', ex.requestId);
+
+  const pool = ex.runtime.upstreams.get(route.upstream.origin)!;
+  UpstreamCall.start(pool, ex.req, ex.res, route, upstreamPath(route, ex.path, ex.query), headers, body, ex);
+}
+
+/** RFC 6750 §2.2: a form token comes only in an application/x-www-form-urlencoded body of a method with body semantics. */
+function isFormPost(method: string, contentType: string | undefined): boolean {
+  if (contentType === undefined || method === 'GET' || method === 'HEAD') return false;
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}
+
+function readForm(ex: ProxyExchange): void {
+  const declared = Number(ex.inbound!.contentLength ?? 0);
+  if (declared > MAX_FORM_BYTES) {
+    ex.refuseWith('form_body_too_large', ex.runtime.config.denials.form_body_too_large);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  ex.req.on('data', (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) {
+      over = true;
+      ex.refuseWith('form_body_too_large', ex.runtime.config.denials.form_body_too_large);
+      return;
+    }
+    chunks.push(chunk);
+  });
+  ex.req.on('end', () => {
+    if (over) return;
+    ex.formBody = Buffer.concat(chunks, size);
+    ex.form = ex.formBody.toString('latin1');
+    decideAndForward(ex);
+  });
+  ex.req.on('error', () => {
+    over = true;
+  });
+}
+
+function nextRequestId(incoming: string | undefined): string {
+  if (incoming !== undefined && SAFE_REQUEST_ID.test(incoming)) return incoming;
+  return requestIdPrefix + (++requestCounter).toString(36);
+}

@@ -1,0 +1,98 @@
+/**
+ * A running gateway: the node:http server, the current runtime (configuration, validator pools and
+ * caches, upstream pools), the admin server, reload and drain. `serve`, `demo` and the tests all
+ * start the gateway through here.
+ */
+import { createServer, type Server } from 'node:http';
+import type { DestinationStream, Logger } from 'pino';
+import type { GatewayConfig } from './config/compile.js';
+import { listen, urlOf } from './http/listen.js';
+import { createProxyHandler, type Runtime } from './faces/proxy.js';
+import { AccessLog } from './observability/access-log.js';
+import { startAdminServer, type AdminServer } from './observability/admin.js';
+import { createLogOutput, type LogOutput } from './observability/logger.js';
+import { closeUpstreamPools, createUpstreamPools } from './pipeline/proxy.js';
+import { closeValidatorStates, createValidatorStates } from './validators/state.js';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  /** Where JSON log lines go; stdout (asynchronously) by default. */
+  readonly logDestination?: DestinationStream;
+  /** How long a drain waits for in-flight requests before closing connections. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface Gateway {
+  /** `http://host:port` the proxy listens on. */
+  readonly url: string;
+  readonly adminUrl: string | null;
+  readonly logger: Logger;
+  /** The runtime serving new requests now. */
+  runtime(): Runtime;
+  /** Swaps in a new configuration; requests in flight finish on the old one. */
+  reload(config: GatewayConfig): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish (bounded), releases everything. */
+  close(): Promise<void>;
+}
+
+function createRuntime(config: GatewayConfig, logger: Logger): Runtime {
+  return { config, validators: createValidatorStates(config), upstreams: createUpstreamPools(config), log: logger };
+}
+
+async function releaseRuntime(runtime: Runtime): Promise<void> {
+  await Promise.all([closeValidatorStates(runtime.validators), closeUpstreamPools(runtime.upstreams)]);
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const output: LogOutput = createLogOutput(options.logDestination);
+  const logger = output.logger;
+  let runtime = createRuntime(options.config, logger);
+  const access = new AccessLog(output.sink);
+  const server: Server = createServer({ keepAliveTimeout: 5_000 }, createProxyHandler(() => runtime, access));
+  // Upgrades (WebSocket) are not proxied: refuse them plainly instead of hanging.
+  server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
+
+  const { host, port } = options.config.server;
+  await listen(server, port, host);
+  const url = urlOf(server);
+  let admin: AdminServer | null = null;
+  if (options.config.admin !== null) admin = await startAdminServer(options.config.admin, () => ({ ready: server.listening }));
+  logger.info({ url, admin: admin?.url ?? null, routes: options.config.routes.length, validators: [...options.config.validators.keys()] }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    adminUrl: admin?.url ?? null,
+    logger,
+    runtime: () => runtime,
+    async reload(config) {
+      const previous = runtime;
+      runtime = createRuntime(config, logger);
+      logger.info({ routes: config.routes.length, validators: [...config.validators.keys()] }, 'configuration reloaded');
+      // In-flight requests hold their own runtime reference; pool.close() waits for their calls.
+      await releaseRuntime(previous);
+    },
+    close() {
+      closing ??= (async () => {
+        await drain(server, options.drainTimeoutMs ?? 10_000);
+        await admin?.close();
+        await releaseRuntime(runtime);
+        logger.info('stopped');
+        output.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Stop accepting, close idle keep-alive connections, wait for the rest up to `timeoutMs`. */
+async function drain(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  // Connections that finish a request while draining are closed as soon as they go idle.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  await closed;
+  clearTimeout(timer);
+  clearInterval(sweep);
+}

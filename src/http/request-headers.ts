@@ -1,0 +1,155 @@
+/**
+ * One pass over the incoming raw headers: "remove before you add". Hop-by-hop headers (RFC 9110
+ * §7.6.1) and those named in `Connection`, every incoming copy of an identity header (SPEC section
+ * 5), and the X-Forwarded-* headers the gateway sets itself are left out of the list forwarded
+ * upstream; what the later stages need (Authorization, Host, Content-Type, …) is picked up on the
+ * way, so no header object is ever built.
+ */
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+  // undici sets these itself, from the upstream origin and the body it sends.
+  'host', 'expect',
+  // Replaced by the gateway's own values.
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+]);
+
+export interface InboundHeaders {
+  /** Flat `[name, value, …]` list to forward, original case and order. */
+  readonly forward: string[];
+  authorization: string | undefined;
+  authorizationCount: number;
+  /** Index in `forward` of the Authorization name, or -1. */
+  authorizationAt: number;
+  host: string | undefined;
+  forwardedFor: string | undefined;
+  contentType: string | undefined;
+  contentLength: string | undefined;
+  /** Index in `forward` of the Content-Length name, or -1. */
+  contentLengthAt: number;
+  chunked: boolean;
+  requestId: string | undefined;
+}
+
+export function readInboundHeaders(raw: readonly string[], identityNames: ReadonlySet<string>): InboundHeaders {
+  const forward: string[] = [];
+  const inbound: InboundHeaders = {
+    forward,
+    authorization: undefined,
+    authorizationCount: 0,
+    authorizationAt: -1,
+    host: undefined,
+    forwardedFor: undefined,
+    contentType: undefined,
+    contentLength: undefined,
+    contentLengthAt: -1,
+    chunked: false,
+    requestId: undefined,
+  };
+  let connectionTokens: string | undefined;
+
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      switch (lower) {
+        case 'connection':
+          connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
+          break;
+        case 'host':
+          inbound.host = value;
+          break;
+        case 'transfer-encoding':
+          inbound.chunked = true;
+          break;
+        case 'x-forwarded-for':
+          inbound.forwardedFor = inbound.forwardedFor === undefined ? value : `${inbound.forwardedFor}, ${value}`;
+          break;
+      }
+      continue;
+    }
+    if (identityNames.has(lower)) continue;
+    switch (lower) {
+      case 'authorization':
+        if (inbound.authorizationCount++ === 0) {
+          inbound.authorization = value;
+          inbound.authorizationAt = forward.length;
+        }
+        break;
+      case 'content-type':
+        inbound.contentType = value;
+        break;
+      case 'content-length':
+        inbound.contentLength = value;
+        inbound.contentLengthAt = forward.length;
+        break;
+      case 'x-request-id':
+        inbound.requestId = value;
+        break;
+    }
+    forward.push(name, value);
+  }
+
+  if (connectionTokens !== undefined && /[^\s,]/.test(connectionTokens.replace(/\b(?:keep-alive|close)\b/gi, ''))) {
+    removeConnectionNamed(inbound, connectionTokens);
+  }
+  return inbound;
+}
+
+/** RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too (rare: only then is the list copied). */
+function removeConnectionNamed(inbound: InboundHeaders, tokens: string): void {
+  const named = new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+  const kept: string[] = [];
+  const list = inbound.forward;
+  inbound.authorizationAt = -1;
+  inbound.contentLengthAt = -1;
+  for (let i = 0; i < list.length; i += 2) {
+    const lower = list[i]!.toLowerCase();
+    if (named.has(lower) && lower !== 'authorization' && lower !== 'content-length') continue;
+    if (lower === 'authorization' && inbound.authorizationAt === -1) inbound.authorizationAt = kept.length;
+    if (lower === 'content-length') inbound.contentLengthAt = kept.length;
+    kept.push(list[i]!, list[i + 1]!);
+  }
+  list.length = 0;
+  list.push(...kept);
+}
+
+/** Removes the pair at `at` (a name index) from a flat header list. */
+export function removePair(list: string[], at: number): void {
+  if (at >= 0) list.splice(at, 2);
+}
+
+/** Value of the first header called `lowerName` in a raw list, or undefined. */
+export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  return undefined;
+}
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate']);
+
+/**
+ * The backend's raw response headers (latin1 byte strings, so that non-ASCII bytes pass through
+ * unchanged) without hop-by-hop ones, as a flat list for `writeHead`.
+ */
+export function responseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connectionTokens: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1');
+      continue;
+    }
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (connectionTokens !== undefined && /[^\s,]/.test(connectionTokens.replace(/\b(?:keep-alive|close)\b/gi, ''))) {
+    const named = new Set(connectionTokens.split(',').map((t) => t.trim().toLowerCase()));
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+    return kept;
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * Identity headers (SPEC section 5): header name -> RFC 9535 JSONPath into the validator's 200
+ * body. Paths are compiled once at start-up by json-p3 (a complete RFC 9535 implementation that
+ * never evaluates code); values are rendered once per validation, when the result is cached, so a
+ * cache hit only copies a prepared list.
+ */
+import { compile, type JSONPathQuery } from 'json-p3';
+import type { JSONValue } from 'json-p3';
+
+export type IdentityEncoding = 'utf8' | 'percent';
+
+export interface IdentityPlan {
+  /** Position of this plan in every cache entry's `identity` list. */
+  readonly index: number;
+  readonly encoding: IdentityEncoding;
+  readonly headers: readonly { readonly name: string; readonly query: JSONPathQuery }[];
+}
+
+export type IdentityFieldProblem = { readonly header: string; readonly message: string };
+
+/** The leading "$." may be left out (SPEC section 3): `uid` means `$.uid`. */
+export function normalizeJsonPath(path: string): string {
+  const trimmed = path.trim();
+  if (trimmed.startsWith('$')) return trimmed;
+  if (trimmed.startsWith('[')) return `$${trimmed}`;
+  return `$.${trimmed}`;
+}
+
+export function compileIdentityPlan(
+  index: number,
+  headers: Readonly<Record<string, string>>,
+  encoding: IdentityEncoding,
+  problems: IdentityFieldProblem[],
+): IdentityPlan {
+  const compiled: { name: string; query: JSONPathQuery }[] = [];
+  for (const [name, path] of Object.entries(headers)) {
+    try {
+      compiled.push({ name, query: compile(normalizeJsonPath(path)) });
+    } catch (error) {
+      problems.push({ header: name, message: `is not a valid RFC 9535 JSONPath: ${(error as Error).message}` });
+    }
+  }
+  return Object.freeze({ index, encoding, headers: Object.freeze(compiled) });
+}
+
+/** Why an identity value was dropped instead of being sent. */
+export interface DroppedIdentityHeader {
+  readonly header: string;
+  readonly reason: 'control_character' | 'unencodable';
+}
+
+/**
+ * Evaluates a plan against a validator's 200 body. Returns a flat `[name, value, …]` list ready for
+ * the wire: with `utf8` each value is a byte string (one char per UTF-8 byte) because Node and
+ * undici write header strings as latin1, so `öhlundi` arrives as its UTF-8 bytes, never mojibake.
+ */
+export function renderIdentity(plan: IdentityPlan, body: unknown, dropped: DroppedIdentityHeader[]): readonly string[] {
+  const out: string[] = [];
+  if (body === undefined || plan.headers.length === 0) return out;
+  for (const { name, query } of plan.headers) {
+    const values = query.query(body as JSONValue).values();
+    if (values.length === 0) continue; // SPEC section 5: a header whose path is missing is not sent
+    const rendered = renderValues(values, plan.encoding);
+    if (typeof rendered === 'string') out.push(name, rendered);
+    else dropped.push({ header: name, reason: rendered.reason });
+  }
+  return Object.freeze(out);
+}
+
+// RFC 9110 §5.5: CR, LF and NUL are never allowed in a field value; other controls (but HTAB) are
+// refused by Node's own header check, so they are dropped here rather than crash a request.
+const FORBIDDEN_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// RFC 3986 §2.3: only unreserved characters stay as they are; encodeURIComponent also keeps !'()*.
+const SUB_DELIMS_KEPT_BY_ENCODE_URI = /[!'()*]/g;
+
+function renderValues(values: readonly unknown[], encoding: IdentityEncoding): string | { reason: DroppedIdentityHeader['reason'] } {
+  const parts: string[] = [];
+  for (const value of values) {
+    const text = stringify(value);
+    if (FORBIDDEN_IN_VALUE.test(text)) return { reason: 'control_character' };
+    if (!text.isWellFormed()) return { reason: 'unencodable' }; // a lone surrogate has no UTF-8 form
+    parts.push(encoding === 'percent' ? encodeURIComponent(text).replace(SUB_DELIMS_KEPT_BY_ENCODE_URI, percentEncodeChar) : text);
+  }
+  const joined = parts.join(',');
+  return encoding === 'utf8' ? Buffer.from(joined, 'utf8').toString('latin1') : joined;
+}
+
+function percentEncodeChar(char: string): string {
+  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}

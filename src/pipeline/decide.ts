@@ -1,0 +1,54 @@
+/**
+ * Stage 5, decide: three outcomes, fail closed (allow / deny / error). A valid result still has to
+ * carry every scope the route requires (RFC 6750 §3.1 insufficient_scope). What an error answers
+ * (503, or 401 with `onUnavailable: deny-401`) is configuration.
+ */
+import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
+import type { TokenResult } from '../cache/token-result.js';
+import type { DenialId, PreparedResponse } from '../http/errors.js';
+import type { InvalidReason, UnavailableReason } from '../validators/judge.js';
+import type { ExtractionFailure } from './extract-token.js';
+
+/** The stable reason ids written on every deny or error log line. */
+export type Reason =
+  | 'no_route'
+  | 'method_not_allowed'
+  | 'bad_path'
+  | 'form_body_too_large'
+  | 'missing_token'
+  | ExtractionFailure
+  | 'no_validator_for_region'
+  | InvalidReason
+  | 'insufficient_scope'
+  | UnavailableReason
+  | 'upstream_unreachable'
+  | 'upstream_timeout';
+
+export type Outcome = 'allow' | 'deny' | 'error';
+
+/** `null` means allow. */
+export function decide(result: TokenResult, route: RouteConfig): Reason | null {
+  if (result.status !== 'valid') return result.reason ?? 'validator_rejected';
+  const required = route.requiredScopes;
+  if (required.length === 0) return null;
+  const granted = result.scopes;
+  if (granted === null) return 'insufficient_scope';
+  for (let i = 0; i < required.length; i++) if (!granted.has(required[i]!)) return 'insufficient_scope';
+  return null;
+}
+
+const UNAVAILABLE: ReadonlySet<Reason> = new Set<Reason>(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer']);
+const UPSTREAM: ReadonlySet<Reason> = new Set<Reason>(['upstream_unreachable', 'upstream_timeout']);
+
+export function outcomeOf(reason: Reason): Outcome {
+  return UNAVAILABLE.has(reason) || UPSTREAM.has(reason) ? 'error' : 'deny';
+}
+
+/** The answer the client gets for `reason` (SPEC section 4). */
+export function responseFor(config: GatewayConfig, reason: Reason, route: RouteConfig | null, validator: ValidatorConfig | null): PreparedResponse {
+  if (reason === 'insufficient_scope' && route !== null) return route.insufficientScope;
+  if (UNAVAILABLE.has(reason)) {
+    return validator?.onUnavailable === 'deny-401' ? config.denials.validator_unavailable_as_invalid : config.denials.validator_unavailable;
+  }
+  return config.denials[reason as DenialId];
+}

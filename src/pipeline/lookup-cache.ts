@@ -1,0 +1,36 @@
+/**
+ * Stage 3, cache: a usable cached result is returned at once (no promise, no allocation); on a
+ * miss, concurrent requests for the same token share one validator call (single flight) and the
+ * result is stored before anyone sees it.
+ */
+import type { Logger } from 'pino';
+import type { TokenResult } from '../cache/token-result.js';
+import type { TokenKey } from '../cache/key.js';
+import type { ValidatorState } from '../validators/state.js';
+import { validate } from './validate.js';
+
+/** How a request's result was found: cached, first caller of a new call, joined a pending call, or cache off. */
+export type CacheOutcome = 'hit' | 'miss' | 'shared' | 'off';
+
+export interface CacheLookup {
+  cache: CacheOutcome | null;
+}
+
+export function lookupResult(state: ValidatorState, key: TokenKey, token: string, nowMs: number, log: Logger, into: CacheLookup): TokenResult | Promise<TokenResult> {
+  const cached = state.cache?.get(key.key, nowMs);
+  if (cached !== undefined) {
+    into.cache = 'hit';
+    return cached;
+  }
+  const pending = state.inflight.get(key.key);
+  if (pending !== undefined) {
+    into.cache = 'shared';
+    return pending;
+  }
+  into.cache = state.cache === null ? 'off' : 'miss';
+  return state.inflight.run(key.key, async () => {
+    const result = await validate(state, token, key.fingerprint, log);
+    state.cache?.set(key.key, result, Date.now());
+    return result;
+  });
+}
