@@ -1,0 +1,72 @@
+/**
+ * SPEC section 3, regions: a route's validator chosen per request from a header; a missing or
+ * unknown value uses `default`; with no default the call is refused with 401 invalid_token.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { errorOf, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
+
+describe('validators per region', () => {
+  const servers: Record<string, SeedEndpoint> = {};
+  let backend: SampleBackend;
+  let gw: TestGateway;
+
+  before(async () => {
+    // Each authorization server knows the same token as a different user.
+    for (const region of ['fr', 'ch', 'global']) servers[region] = await startSeedEndpoint({ users: new Map([['tok', { uid: `user-${region}` }]]) });
+    backend = await startSampleBackend();
+    gw = await startTestGateway({
+      validators: {
+        'corp-fr': { url: servers.fr!.validationUrl },
+        'corp-ch': { url: servers.ch!.validationUrl },
+        corp: { url: servers.global!.validationUrl },
+      },
+      routes: [
+        { path: '/with-default', upstream: backend.url, validator: { byHeader: 'X-Region', map: { fr: 'corp-fr', ch: 'corp-ch' }, default: 'corp' }, identityHeaders: { 'X-User-Id': 'uid' } },
+        { path: '/strict', upstream: backend.url, validator: { byHeader: 'X-Region', map: { fr: 'corp-fr' } }, identityHeaders: { 'X-User-Id': 'uid' } },
+      ],
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await Promise.all([...Object.values(servers).map((s) => s.close()), backend.close()]);
+  });
+
+  async function userFor(path: string, region?: string): Promise<{ status: number; user: string | undefined; body: string }> {
+    const headers: Record<string, string> = { authorization: 'Bearer tok' };
+    if (region !== undefined) headers['x-region'] = region;
+    const before = backend.received.length;
+    const res = await fetch(`${gw.url}${path}`, { headers });
+    const body = await res.text();
+    const user = backend.received.length > before ? (backend.received.at(-1)!.headers['x-user-id'] as string) : undefined;
+    return { status: res.status, user, body };
+  }
+
+  test('the header value picks the validator (case-insensitively)', async () => {
+    assert.deepEqual((await userFor('/with-default', 'fr')).user, 'user-fr');
+    assert.deepEqual((await userFor('/with-default', 'CH')).user, 'user-ch');
+  });
+
+  test('a missing or unknown value uses the default', async () => {
+    assert.equal((await userFor('/with-default')).user, 'user-global');
+    assert.equal((await userFor('/with-default', 'de')).user, 'user-global');
+  });
+
+  test('without a default, a missing or unknown value is refused with 401 InvalidTokenError', async () => {
+    for (const region of [undefined, 'de']) {
+      const { status, user, body } = await userFor('/strict', region);
+      assert.equal(status, 401);
+      assert.equal(user, undefined);
+      assert.equal(errorOf(body).type, 'InvalidTokenError');
+    }
+    assert.equal((await userFor('/strict', 'fr')).user, 'user-fr');
+  });
+
+  test('the cache key includes the chosen validator: each region was asked once for the same token', () => {
+    assert.equal(servers.fr!.calls.get('tok'), 1);
+    assert.equal(servers.ch!.calls.get('tok'), 1);
+    assert.equal(servers.global!.calls.get('tok'), 1);
+  });
+});
