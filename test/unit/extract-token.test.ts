@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TokenSources } from '../../src/config/compile.js';
-import { extractToken, type CredentialsView, type Extraction } from '../../src/pipeline/extract-token.js';
+import { extractToken, type CredentialsView, type Extraction, type ExtractionFailure } from '../../src/pipeline/extract-token.js';
 
 const HEADER: TokenSources = { header: true, form: false, query: false };
 const QUERY: TokenSources = { header: false, form: false, query: true };
@@ -23,7 +23,7 @@ function view(parts: Partial<CredentialsView>): CredentialsView {
 }
 
 const token = (value: string, source: 'header' | 'form' | 'query'): Extraction => ({ kind: 'token', token: value, source });
-const malformed = (reason: string): Extraction => ({ kind: 'malformed', reason } as Extraction);
+const malformed = (reason: ExtractionFailure): Extraction => ({ kind: 'malformed', reason });
 const NONE: Extraction = { kind: 'none' };
 
 interface Case {

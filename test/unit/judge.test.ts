@@ -1,0 +1,205 @@
+/**
+ * judgeAnswer: the seed's rule (200 is valid, anything else is not) and SPEC section 1's
+ * RFC 7662 safety net (`active`, `exp`, `nbf`), as a pure function of the answer and the clock.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { RequireActive } from '../../src/config/compile.js';
+import { judgeAnswer, type JudgeOptions, type Judgement, type ValidatorAnswer } from '../../src/validators/judge.js';
+
+const NOW = 1_700_000_000;
+const AUTO: JudgeOptions = { requireActive: 'auto', clockSkewSeconds: 30 };
+
+function answer(status: number, body?: string | null, mediaType = 'application/json'): ValidatorAnswer {
+  return { status, mediaType, body: body === undefined || body === null ? null : Buffer.from(body, 'utf8') };
+}
+
+function judge(a: ValidatorAnswer, options: JudgeOptions = AUTO, now = NOW): Judgement {
+  return judgeAnswer(a, options, now);
+}
+
+function judgeJson(value: unknown, options: JudgeOptions = AUTO, now = NOW): Judgement {
+  return judge(answer(200, JSON.stringify(value)), options, now);
+}
+
+function valid(j: Judgement): Extract<Judgement, { kind: 'valid' }> {
+  assert.equal(j.kind, 'valid', `expected valid, got ${JSON.stringify(j)}`);
+  return j as Extract<Judgement, { kind: 'valid' }>;
+}
+
+describe('judgeAnswer: status classes', () => {
+  test('200 is valid', () => {
+    assert.deepEqual(judge(answer(200, '{"uid":"u1"}')), { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: null });
+  });
+
+  for (const status of [201, 202, 203, 204, 206, 299]) {
+    test(`${status} (other 2xx) is invalid: validator_rejected`, () => {
+      assert.deepEqual(judge(answer(status, '{"active":true}')), { kind: 'invalid', reason: 'validator_rejected' });
+    });
+  }
+  for (const status of [100, 300, 301, 302, 303, 304, 307, 308]) {
+    test(`${status} is invalid: validator_rejected (redirects are never success)`, () => {
+      assert.deepEqual(judge(answer(status, null)), { kind: 'invalid', reason: 'validator_rejected' });
+    });
+  }
+  for (const status of [400, 401, 403, 404, 405, 410, 418, 499]) {
+    test(`${status} is invalid: validator_rejected`, () => {
+      assert.deepEqual(judge(answer(status, '{"errors":[]}')), { kind: 'invalid', reason: 'validator_rejected' });
+    });
+  }
+  test('429 is unavailable: validator_throttled', () => {
+    assert.deepEqual(judge(answer(429, null)), { kind: 'unavailable', reason: 'validator_throttled' });
+  });
+  for (const status of [500, 501, 502, 503, 504, 599]) {
+    test(`${status} is unavailable: validator_server_error`, () => {
+      assert.deepEqual(judge(answer(status, null)), { kind: 'unavailable', reason: 'validator_server_error' });
+    });
+  }
+});
+
+describe('judgeAnswer: 200 body shapes (requireActive auto)', () => {
+  const cases: { name: string; answer: ValidatorAnswer; expected: Judgement }[] = [
+    { name: 'no body', answer: answer(200, null), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'empty body', answer: answer(200, ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'non-JSON text/plain', answer: answer(200, 'OK', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'JSON-looking text/plain is not read', answer: answer(200, '{"active":false}', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'JSON without active', answer: answer(200, '{"uid":"u1"}'), expected: { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: null } },
+    { name: '{"active":true}', answer: answer(200, '{"active":true}'), expected: { kind: 'valid', claims: { active: true }, exp: undefined, active: true, scopes: null } },
+    { name: '{"active":false}', answer: answer(200, '{"active":false}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: '{"active":"true"} (a string is not true)', answer: answer(200, '{"active":"true"}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: '{"active":1}', answer: answer(200, '{"active":1}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: '{"active":null}', answer: answer(200, '{"active":null}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'JSON array', answer: answer(200, '[{"active":false}]'), expected: { kind: 'valid', claims: [{ active: false }], exp: undefined, active: undefined, scopes: null } },
+    { name: 'JSON string', answer: answer(200, '"hello"'), expected: { kind: 'valid', claims: 'hello', exp: undefined, active: undefined, scopes: null } },
+    { name: 'declared application/json, broken JSON', answer: answer(200, '{"active":tr'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'declared +json, broken JSON', answer: answer(200, '{', 'application/problem+json'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'undeclared media type, broken JSON', answer: answer(200, '{"active":tr', ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'undeclared media type, JSON is read', answer: answer(200, '{"active":false}', ''), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'application/problem+json is JSON', answer: answer(200, '{"active":false}', 'application/problem+json'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'application/token-introspection+jwt is not JSON', answer: answer(200, 'eyJ.a.b', 'application/token-introspection+jwt'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'application/vnd.x+json is JSON', answer: answer(200, '{"uid":"u"}', 'application/vnd.x+json'), expected: { kind: 'valid', claims: { uid: 'u' }, exp: undefined, active: undefined, scopes: null } },
+    { name: 'UTF-8 body', answer: answer(200, '{"lastName":"öhlundi"}'), expected: { kind: 'valid', claims: { lastName: 'öhlundi' }, exp: undefined, active: undefined, scopes: null } },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      assert.deepEqual(judge(c.answer), c.expected);
+    });
+  }
+});
+
+describe('judgeAnswer: requireActive', () => {
+  const t = (requireActive: RequireActive): JudgeOptions => ({ requireActive, clockSkewSeconds: 30 });
+
+  test("'true': object without active is invalid token_inactive", () => {
+    assert.deepEqual(judgeJson({ uid: 'u' }, t('true')), { kind: 'invalid', reason: 'token_inactive' });
+  });
+  test("'true': non-JSON body is invalid token_inactive", () => {
+    assert.deepEqual(judge(answer(200, 'OK', 'text/plain'), t('true')), { kind: 'invalid', reason: 'token_inactive' });
+  });
+  test("'true': no body is invalid token_inactive", () => {
+    assert.deepEqual(judge(answer(200, null), t('true')), { kind: 'invalid', reason: 'token_inactive' });
+  });
+  test("'true': active true is valid", () => {
+    assert.equal(valid(judgeJson({ active: true }, t('true'))).active, true);
+  });
+  test("'true': active \"true\" is invalid", () => {
+    assert.deepEqual(judgeJson({ active: 'true' }, t('true')), { kind: 'invalid', reason: 'token_inactive' });
+  });
+  test("'false': active false is still valid", () => {
+    assert.deepEqual(judgeJson({ active: false, uid: 'u' }, t('false')), { kind: 'valid', claims: { active: false, uid: 'u' }, exp: undefined, active: false, scopes: null });
+  });
+  test("'false': active \"no\" is valid, active reported as undefined", () => {
+    assert.equal(valid(judgeJson({ active: 'no' }, t('false'))).active, undefined);
+  });
+  test("'false': exp is still enforced", () => {
+    assert.deepEqual(judgeJson({ active: false, exp: NOW - 3600 }, t('false')), { kind: 'invalid', reason: 'token_expired' });
+  });
+  test("'true': a broken declared-JSON body stays unavailable (not judged invalid)", () => {
+    assert.deepEqual(judge(answer(200, 'nope'), t('true')), { kind: 'unavailable', reason: 'validator_bad_answer' });
+  });
+});
+
+describe('judgeAnswer: exp and nbf (clock skew 30 s)', () => {
+  const cases: { name: string; claims: Record<string, unknown>; expected: Judgement['kind'] | string }[] = [
+    { name: 'exp in the future', claims: { exp: NOW + 60 }, expected: 'valid' },
+    { name: 'exp in the past beyond skew', claims: { exp: NOW - 31 }, expected: 'token_expired' },
+    { name: 'exp long in the past', claims: { exp: NOW - 86_400 }, expected: 'token_expired' },
+    { name: 'exp in the past within skew', claims: { exp: NOW - 29 }, expected: 'valid' },
+    { name: 'exp exactly at now - skew (expired: now must be before exp + skew)', claims: { exp: NOW - 30 }, expected: 'token_expired' },
+    { name: 'exp one second after now - skew', claims: { exp: NOW - 30 + 1 }, expected: 'valid' },
+    { name: 'exp now', claims: { exp: NOW }, expected: 'valid' },
+    { name: 'nbf in the future beyond skew', claims: { nbf: NOW + 31 }, expected: 'token_not_yet_valid' },
+    { name: 'nbf in the future within skew', claims: { nbf: NOW + 29 }, expected: 'valid' },
+    { name: 'nbf exactly at now + skew', claims: { nbf: NOW + 30 }, expected: 'valid' },
+    { name: 'nbf in the past', claims: { nbf: NOW - 3600 }, expected: 'valid' },
+    { name: 'exp as a numeric string, future', claims: { exp: String(NOW + 60) }, expected: 'valid' },
+    { name: 'exp as a numeric string, past', claims: { exp: String(NOW - 3600) }, expected: 'token_expired' },
+    { name: 'exp as a fractional number', claims: { exp: NOW + 0.5 }, expected: 'valid' },
+    { name: 'exp as a non-numeric string', claims: { exp: 'tomorrow' }, expected: 'token_claims_malformed' },
+    { name: 'exp as an ISO date string', claims: { exp: '2030-01-01T00:00:00Z' }, expected: 'token_claims_malformed' },
+    { name: 'exp as a boolean', claims: { exp: true }, expected: 'token_claims_malformed' },
+    { name: 'exp null', claims: { exp: null }, expected: 'token_claims_malformed' },
+    { name: 'nbf as a non-numeric string', claims: { nbf: 'soon' }, expected: 'token_claims_malformed' },
+    { name: 'negative exp string is not a NumericDate string', claims: { exp: '-5' }, expected: 'token_claims_malformed' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const j = judgeJson(c.claims);
+      if (c.expected === 'valid') assert.equal(j.kind, 'valid', JSON.stringify(j));
+      else assert.deepEqual(j, { kind: 'invalid', reason: c.expected });
+    });
+  }
+
+  test('clockSkewSeconds 0: exp equal to now is expired', () => {
+    assert.deepEqual(judgeJson({ exp: NOW }, { requireActive: 'auto', clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_expired' });
+  });
+  test('clockSkewSeconds 0: nbf one second ahead is not yet valid', () => {
+    assert.deepEqual(judgeJson({ nbf: NOW + 1 }, { requireActive: 'auto', clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_not_yet_valid' });
+  });
+  test('active false is reported before exp', () => {
+    assert.deepEqual(judgeJson({ active: false, exp: NOW - 3600 }), { kind: 'invalid', reason: 'token_inactive' });
+  });
+  test('exp is returned on valid (number)', () => {
+    assert.equal(valid(judgeJson({ active: true, exp: NOW + 120 })).exp, NOW + 120);
+  });
+  test('exp is returned on valid (numeric string, as a number)', () => {
+    assert.equal(valid(judgeJson({ exp: String(NOW + 120) })).exp, NOW + 120);
+  });
+  test('exp is undefined when absent', () => {
+    assert.equal(valid(judgeJson({ active: true })).exp, undefined);
+  });
+});
+
+describe('judgeAnswer: scopes', () => {
+  test('scope string "a b  c" -> {a, b, c}', () => {
+    assert.deepEqual(valid(judgeJson({ scope: 'a b  c' })).scopes, new Set(['a', 'b', 'c']));
+  });
+  test('scope string with leading and trailing spaces', () => {
+    assert.deepEqual(valid(judgeJson({ scope: ' orders:read ' })).scopes, new Set(['orders:read']));
+  });
+  test('empty scope string -> empty set', () => {
+    assert.deepEqual(valid(judgeJson({ scope: '' })).scopes, new Set());
+  });
+  test('scope array', () => {
+    assert.deepEqual(valid(judgeJson({ scope: ['a', 'b', 7, 'c'] })).scopes, new Set(['a', 'b', 'c']));
+  });
+  test('scp fallback (string)', () => {
+    assert.deepEqual(valid(judgeJson({ scp: 'x y' })).scopes, new Set(['x', 'y']));
+  });
+  test('scp fallback (array)', () => {
+    assert.deepEqual(valid(judgeJson({ scp: ['x', 'y'] })).scopes, new Set(['x', 'y']));
+  });
+  test('scope wins over scp', () => {
+    assert.deepEqual(valid(judgeJson({ scope: 'a', scp: ['x'] })).scopes, new Set(['a']));
+  });
+  test('no scope -> null', () => {
+    assert.equal(valid(judgeJson({ uid: 'u' })).scopes, null);
+  });
+  test('scope of another type -> null', () => {
+    assert.equal(valid(judgeJson({ scope: 42 })).scopes, null);
+  });
+  test('the whole valid judgement of a typical RFC 7662 answer', () => {
+    const body = { active: true, scope: 'orders:read orders:write', exp: NOW + 300, sub: 'u1' };
+    assert.deepEqual(judgeJson(body), { kind: 'valid', claims: body, exp: NOW + 300, active: true, scopes: new Set(['orders:read', 'orders:write']) });
+  });
+});
