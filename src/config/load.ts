@@ -28,12 +28,14 @@ export function parseConfigText(text: string, file: string): unknown {
     }
   }
   try {
-    return parseYaml(text, { prettyErrors: false }) as unknown;
+    return parseYaml(text) as unknown;
   } catch (error) {
     if (error instanceof YAMLParseError) {
       const at = error.linePos?.[0];
       const where = at === undefined ? '' : ` at line ${at.line}, column ${at.col}`;
-      throw new ConfigError([{ path: file, message: `not valid YAML${where}: ${error.message.split('\n')[0]}` }]);
+      // yaml appends " at line N, column M:" and a code excerpt to its message; keep the reason only.
+      const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new ConfigError([{ path: file, message: `not valid YAML${where}: ${reason}` }]);
     }
     throw error;
   }

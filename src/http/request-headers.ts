@@ -92,15 +92,22 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
     forward.push(name, value);
   }
 
-  if (connectionTokens !== undefined && /[^\s,]/.test(connectionTokens.replace(/\b(?:keep-alive|close)\b/gi, ''))) {
-    removeConnectionNamed(inbound, connectionTokens);
-  }
+  const named = connectionNamed(connectionTokens);
+  if (named !== null) removeConnectionNamed(inbound, named);
   return inbound;
 }
 
-/** RFC 9110 §7.6.1: headers named in Connection are hop-by-hop too (rare: only then is the list copied). */
-function removeConnectionNamed(inbound: InboundHeaders, tokens: string): void {
-  const named = new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+/**
+ * RFC 9110 §7.6.1: the header names listed in Connection (all of its fields, joined) are
+ * hop-by-hop too. `null` when it lists none but the usual keep-alive / close, the common case.
+ */
+function connectionNamed(tokens: string | undefined): ReadonlySet<string> | null {
+  if (tokens === undefined || !/[^\s,]/.test(tokens.replace(/\b(?:keep-alive|close)\b/gi, ''))) return null;
+  return new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+}
+
+/** Rare: only when Connection names headers is the list copied. */
+function removeConnectionNamed(inbound: InboundHeaders, named: ReadonlySet<string>): void {
   const kept: string[] = [];
   const list = inbound.forward;
   inbound.authorizationAt = -1;
@@ -140,16 +147,17 @@ export function responseHeaders(raw: readonly Buffer[]): string[] {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
     if (RESPONSE_HOP_BY_HOP.has(lower)) {
-      if (lower === 'connection') connectionTokens = raw[i + 1]!.toString('latin1');
+      if (lower === 'connection') {
+        const value = raw[i + 1]!.toString('latin1');
+        connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
+      }
       continue;
     }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
-  if (connectionTokens !== undefined && /[^\s,]/.test(connectionTokens.replace(/\b(?:keep-alive|close)\b/gi, ''))) {
-    const named = new Set(connectionTokens.split(',').map((t) => t.trim().toLowerCase()));
-    const kept: string[] = [];
-    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
-    return kept;
-  }
-  return out;
+  const named = connectionNamed(connectionTokens);
+  if (named === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }

@@ -1,0 +1,151 @@
+/**
+ * The gateway's own answers (SPEC section 4): status, error type, WWW-Authenticate exactly as
+ * RFC 6750 section 3 wants it, and the seed's `{"errors":[{type,message}]}` body.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CATALOG, RETRY_AFTER_SECONDS, errorBody, renderDenials, renderInsufficientScope, renderMethodNotAllowed, type DenialId, type PreparedResponse } from '../../src/http/errors.js';
+
+const REALM = 'r';
+const denials = renderDenials(REALM);
+
+/** Every value of `name` (lower-case) in a prepared flat header list. */
+function values(prepared: PreparedResponse, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < prepared.headers.length; i += 2) if (prepared.headers[i]!.toLowerCase() === name) out.push(prepared.headers[i + 1]!);
+  return out;
+}
+
+function one(prepared: PreparedResponse, name: string): string | undefined {
+  const found = values(prepared, name);
+  assert.ok(found.length <= 1, `${name} appears ${found.length} times`);
+  return found[0];
+}
+
+interface Row {
+  readonly id: DenialId;
+  readonly status: number;
+  readonly type: string;
+  /** Exact WWW-Authenticate, or undefined for none. */
+  readonly challenge: string | undefined;
+}
+
+const NO_ERROR = 'Bearer realm="r"';
+const INVALID_REQUEST = 'Bearer realm="r", error="invalid_request"';
+const INVALID_TOKEN = 'Bearer realm="r", error="invalid_token"';
+
+const rows: Row[] = [
+  // No token on a required route: 401 without an error code (RFC 6750 §3.1).
+  { id: 'missing_token', status: 401, type: 'MissingTokenError', challenge: NO_ERROR },
+  // Malformed request: 400 invalid_request.
+  { id: 'malformed_authorization', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'several_authorization_headers', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'malformed_token', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'token_in_several_places', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'token_source_not_allowed', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  // The validator said no: 401 invalid_token.
+  { id: 'validator_rejected', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_inactive', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_expired', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_not_yet_valid', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_claims_malformed', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'no_validator_for_region', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  // Validator unavailable: 503 + Retry-After, no challenge; deny-401 answers invalid_token instead.
+  { id: 'validator_unavailable', status: 503, type: 'ValidationUnavailableError', challenge: undefined },
+  { id: 'validator_unavailable_as_invalid', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  // Not about the token.
+  { id: 'no_route', status: 404, type: 'NotFoundError', challenge: undefined },
+  { id: 'method_not_allowed', status: 405, type: 'MethodNotAllowedError', challenge: undefined },
+  { id: 'upstream_unreachable', status: 502, type: 'UpstreamError', challenge: undefined },
+  { id: 'upstream_timeout', status: 504, type: 'UpstreamError', challenge: undefined },
+  { id: 'insufficient_scope', status: 403, type: 'InsufficientScopeError', challenge: 'Bearer realm="r", error="insufficient_scope"' },
+];
+
+describe('renderDenials: SPEC section 4 rows', () => {
+  for (const row of rows) {
+    describe(row.id, () => {
+      const prepared = denials[row.id];
+      test(`status ${row.status}`, () => {
+        assert.equal(prepared.status, row.status);
+      });
+      test(`WWW-Authenticate ${row.challenge === undefined ? 'absent' : row.challenge}`, () => {
+        assert.deepEqual(values(prepared, 'www-authenticate'), row.challenge === undefined ? [] : [row.challenge]);
+      });
+      test(`body {"errors":[{"type":"${row.type}",…}]}`, () => {
+        const body = JSON.parse(prepared.body.toString('utf8')) as unknown;
+        assert.deepEqual(body, { errors: [{ type: row.type, message: CATALOG[row.id].message }] });
+        assert.equal(prepared.body.toString('utf8'), errorBody(row.type, CATALOG[row.id].message));
+      });
+      test('content-type application/json, exact content-length, no-store', () => {
+        assert.equal(one(prepared, 'content-type'), 'application/json');
+        assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
+        assert.equal(one(prepared, 'cache-control'), 'no-store');
+      });
+      test(row.status === 503 ? `retry-after ${RETRY_AFTER_SECONDS}` : 'no retry-after', () => {
+        assert.deepEqual(values(prepared, 'retry-after'), row.status === 503 ? [String(RETRY_AFTER_SECONDS)] : []);
+      });
+    });
+  }
+
+  test('every catalog entry is rendered', () => {
+    assert.deepEqual(Object.keys(denials).sort(), Object.keys(CATALOG).sort());
+  });
+
+  test('503 has Retry-After 5 and no WWW-Authenticate', () => {
+    assert.equal(one(denials.validator_unavailable, 'retry-after'), '5');
+    assert.equal(one(denials.validator_unavailable, 'www-authenticate'), undefined);
+  });
+
+  test('messages are fixed printable ASCII text', () => {
+    for (const id of Object.keys(CATALOG) as DenialId[]) {
+      assert.match(CATALOG[id].message, /^[\x20-\x7e]+$/, id);
+    }
+  });
+
+  test('the realm is written as configured', () => {
+    const other = renderDenials('Acme API v2');
+    assert.equal(one(other.missing_token, 'www-authenticate'), 'Bearer realm="Acme API v2"');
+    assert.equal(one(other.validator_rejected, 'www-authenticate'), 'Bearer realm="Acme API v2", error="invalid_token"');
+  });
+
+  test('prepared answers are frozen', () => {
+    assert.equal(Object.isFrozen(denials), true);
+    assert.equal(Object.isFrozen(denials.missing_token), true);
+    assert.equal(Object.isFrozen(denials.missing_token.headers), true);
+  });
+});
+
+describe('renderInsufficientScope', () => {
+  test('403 listing every required scope, space-separated', () => {
+    const prepared = renderInsufficientScope(REALM, ['a', 'b']);
+    assert.equal(prepared.status, 403);
+    assert.deepEqual(values(prepared, 'www-authenticate'), ['Bearer realm="r", error="insufficient_scope", scope="a b"']);
+    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'InsufficientScopeError', message: CATALOG.insufficient_scope.message }] });
+    assert.equal(one(prepared, 'content-type'), 'application/json');
+    assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
+    assert.deepEqual(values(prepared, 'retry-after'), []);
+  });
+  test('a single scope', () => {
+    assert.equal(one(renderInsufficientScope('tokengate', ['orders:read']), 'www-authenticate'), 'Bearer realm="tokengate", error="insufficient_scope", scope="orders:read"');
+  });
+  test('three scopes keep their configured order', () => {
+    assert.equal(one(renderInsufficientScope(REALM, ['orders:write', 'orders:read', 'admin']), 'www-authenticate'), 'Bearer realm="r", error="insufficient_scope", scope="orders:write orders:read admin"');
+  });
+});
+
+describe('renderMethodNotAllowed', () => {
+  test('405 with an Allow header and no challenge', () => {
+    const prepared = renderMethodNotAllowed(REALM, ['GET', 'HEAD', 'POST']);
+    assert.equal(prepared.status, 405);
+    assert.deepEqual(values(prepared, 'allow'), ['GET, HEAD, POST']);
+    assert.deepEqual(values(prepared, 'www-authenticate'), []);
+    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'MethodNotAllowedError', message: CATALOG.method_not_allowed.message }] });
+    assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
+  });
+});
+
+describe('errorBody', () => {
+  test('the seed shape, JSON-escaped', () => {
+    assert.equal(errorBody('T', 'say "hi"'), '{"errors":[{"type":"T","message":"say \\"hi\\""}]}');
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Stage 1, route (SPEC section 3): longest path prefix on segment boundaries, methods and 405,
+ * request-target parsing, and paths refused before matching because backends read them differently.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { GatewayConfig } from '../../src/config/compile.js';
+import { buildConfig } from '../../src/config/load.js';
+import { isNormalPath, matchRoute, parseTarget } from '../../src/pipeline/match-route.js';
+
+const VALIDATORS = { v: { url: 'https://as.example/check' } };
+
+function configOf(routes: Record<string, unknown>[]): GatewayConfig {
+  return buildConfig({ validators: VALIDATORS, routes: routes.map((r) => ({ upstream: 'http://127.0.0.1:3000', ...r })) }, {});
+}
+
+/** The configured index of the matched route, or the match kind. */
+function matched(config: GatewayConfig, method: string, path: string): number | string {
+  const m = matchRoute(config, method, path);
+  return m.kind === 'route' ? m.route.index : m.kind;
+}
+
+function header(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === name) return headers[i + 1];
+  return undefined;
+}
+
+describe('matchRoute: segment-boundary prefixes', () => {
+  const config = configOf([{ path: '/orders' }]);
+  const cases: [string, number | string][] = [
+    ['/orders', 0],
+    ['/orders/', 0],
+    ['/orders/7', 0],
+    ['/orders/7/items', 0],
+    ['/ordersX', 'no_route'],
+    ['/orders-archive', 'no_route'],
+    ['/order', 'no_route'],
+    ['/', 'no_route'],
+    ['/Orders', 'no_route'],
+    ['/api/orders', 'no_route'],
+  ];
+  for (const [path, expected] of cases) {
+    test(`/orders vs ${path} -> ${expected}`, () => {
+      assert.equal(matched(config, 'GET', path), expected);
+    });
+  }
+});
+
+describe('matchRoute: longest prefix wins', () => {
+  // Declared shortest first, so that the order in the file cannot be what decides.
+  const config = configOf([{ path: '/' }, { path: '/api' }, { path: '/api/orders' }, { path: '/api/orders/special' }]);
+  const cases: [string, number][] = [
+    ['/', 0],
+    ['/anything', 0],
+    ['/apix', 0],
+    ['/api', 1],
+    ['/api/users', 1],
+    ['/api/ordersX', 1],
+    ['/api/orders', 2],
+    ['/api/orders/7', 2],
+    ['/api/orders/special', 3],
+    ['/api/orders/special/1', 3],
+    ['/api/orders/specialX', 2],
+  ];
+  for (const [path, expected] of cases) {
+    test(`${path} -> routes[${expected}]`, () => {
+      assert.equal(matched(config, 'GET', path), expected);
+    });
+  }
+  test('declared longest first gives the same answer', () => {
+    const reversed = configOf([{ path: '/api/orders' }, { path: '/api' }]);
+    assert.equal(matched(reversed, 'GET', '/api/orders/1'), 0);
+    assert.equal(matched(reversed, 'GET', '/api/x'), 1);
+  });
+});
+
+describe('matchRoute: route paths', () => {
+  test('"/" matches everything else', () => {
+    const config = configOf([{ path: '/' }]);
+    for (const path of ['/', '/x', '/x/y/z', '/.well-known/openid-configuration']) assert.equal(matched(config, 'GET', path), 0, path);
+  });
+  test('a trailing-slash route path "/orders/" behaves like "/orders"', () => {
+    const config = configOf([{ path: '/orders/' }]);
+    assert.equal(config.routes[0]!.path, '/orders');
+    assert.equal(matched(config, 'GET', '/orders'), 0);
+    assert.equal(matched(config, 'GET', '/orders/'), 0);
+    assert.equal(matched(config, 'GET', '/orders/7'), 0);
+    assert.equal(matched(config, 'GET', '/ordersX'), 'no_route');
+  });
+});
+
+describe('matchRoute: methods', () => {
+  const config = configOf([{ path: '/orders', methods: ['GET', 'POST'] }]);
+
+  test('an allowed method matches', () => {
+    assert.equal(matched(config, 'GET', '/orders'), 0);
+    assert.equal(matched(config, 'POST', '/orders/1'), 0);
+  });
+  test('HEAD matches a GET route', () => {
+    assert.equal(matched(config, 'HEAD', '/orders/1'), 0);
+  });
+  test('HEAD does not match a route without GET', () => {
+    const postOnly = configOf([{ path: '/orders', methods: ['POST'] }]);
+    assert.equal(matched(postOnly, 'HEAD', '/orders'), 'method_not_allowed');
+  });
+  for (const method of ['DELETE', 'PUT', 'PATCH', 'OPTIONS']) {
+    test(`${method} is excluded -> method_not_allowed`, () => {
+      assert.equal(matched(config, method, '/orders/1'), 'method_not_allowed');
+    });
+  }
+  test('the 405 prepared response has status 405 and an Allow header (HEAD added for GET)', () => {
+    const m = matchRoute(config, 'DELETE', '/orders');
+    assert.equal(m.kind, 'method_not_allowed');
+    assert.ok(m.kind === 'method_not_allowed');
+    assert.equal(m.group.path, '/orders');
+    const prepared = m.group.methodNotAllowed;
+    assert.equal(prepared.status, 405);
+    assert.equal(header(prepared.headers, 'allow'), 'GET, HEAD, POST');
+    assert.equal(header(prepared.headers, 'content-type'), 'application/json');
+    assert.equal(header(prepared.headers, 'www-authenticate'), undefined);
+    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'MethodNotAllowedError', message: 'This method is not allowed on this path.' }] });
+  });
+  test('without GET, HEAD is not listed in Allow', () => {
+    const m = matchRoute(configOf([{ path: '/w', methods: ['PUT', 'POST'] }]), 'GET', '/w');
+    assert.ok(m.kind === 'method_not_allowed');
+    assert.equal(header(m.group.methodNotAllowed.headers, 'allow'), 'POST, PUT');
+  });
+  test('methods in the configuration are case-insensitive', () => {
+    assert.equal(matched(configOf([{ path: '/o', methods: ['get'] }]), 'GET', '/o'), 0);
+  });
+  test('a method-restricted longer route does not fall back to a shorter one', () => {
+    const nested = configOf([{ path: '/api' }, { path: '/api/orders', methods: ['GET'] }]);
+    assert.equal(matched(nested, 'POST', '/api/orders'), 'method_not_allowed');
+    assert.equal(matched(nested, 'POST', '/api/users'), 0);
+  });
+
+  describe('same path, two routes split by methods', () => {
+    const split = configOf([
+      { path: '/orders', methods: ['GET'] },
+      { path: '/orders', methods: ['POST', 'PUT'] },
+    ]);
+    const cases: [string, number | string][] = [
+      ['GET', 0],
+      ['HEAD', 0],
+      ['POST', 1],
+      ['PUT', 1],
+      ['DELETE', 'method_not_allowed'],
+    ];
+    for (const [method, expected] of cases) {
+      test(`${method} -> ${expected}`, () => {
+        assert.equal(matched(split, method, '/orders/9'), expected);
+      });
+    }
+    test('the group lists the methods of both routes', () => {
+      const m = matchRoute(split, 'DELETE', '/orders');
+      assert.ok(m.kind === 'method_not_allowed');
+      assert.equal(m.group.routes.length, 2);
+      assert.equal(header(m.group.methodNotAllowed.headers, 'allow'), 'GET, HEAD, POST, PUT');
+    });
+  });
+});
+
+describe('parseTarget', () => {
+  const cases: [string, { path: string; query: string } | null][] = [
+    ['/orders', { path: '/orders', query: '' }],
+    ['/orders?x=1&y=2', { path: '/orders', query: 'x=1&y=2' }],
+    ['/orders?', { path: '/orders', query: '' }],
+    ['/?a', { path: '/', query: 'a' }],
+    ['/a?b?c', { path: '/a', query: 'b?c' }],
+    ['http://h/p?q', { path: '/p', query: 'q' }],
+    ['https://h:8443/p/q', { path: '/p/q', query: '' }],
+    ['http://h', { path: '/', query: '' }],
+    ['http://h?x=1', { path: '/', query: 'x=1' }],
+    ['http://h/?x=1', { path: '/', query: 'x=1' }],
+    ['*', null],
+    ['h.example:443', null],
+    ['ftp://h/p', null],
+  ];
+  for (const [target, expected] of cases) {
+    test(`${JSON.stringify(target)} -> ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(parseTarget(target), expected);
+    });
+  }
+});
+
+describe('isNormalPath', () => {
+  const rejected = ['/a/../b', '/a/./b', '/a/..', '/a/.', '/..', '/%2e%2e/x', '/%2E%2E/x', '/a/.%2e/b', '/a/%2e/b', '/a%2Fb', '/a%2fb', '/a%5cb', '/a%5Cb', '/a\\b', '//a', '/a//b', '/a%00'];
+  const accepted = ['/', '/a', '/a/', '/.well-known/x', '/a..b/c', '/a/..b', '/a/b..', '/file.txt', '/a%20b', '/a%2e', '/orders/7', '/a/.hidden'];
+  for (const path of rejected) {
+    test(`rejects ${path}`, () => {
+      assert.equal(isNormalPath(path), false);
+    });
+  }
+  for (const path of accepted) {
+    test(`accepts ${path}`, () => {
+      assert.equal(isNormalPath(path), true);
+    });
+  }
+});
