@@ -1,7 +1,7 @@
 /**
  * One pass over the incoming raw headers: "remove before you add". Hop-by-hop headers (RFC 9110
  * §7.6.1) and those named in `Connection`, every incoming copy of an identity header (SPEC section
- * 5), and the X-Forwarded-* headers the gateway sets itself are left out of the list forwarded
+ * 5; also spelt with "_" for "-", which CGI, WSGI, Rack and PHP backends read as the same name), and the X-Forwarded-* headers the gateway sets itself are left out of the list forwarded
  * upstream; what the later stages need (Authorization, Host, Content-Type, …) is picked up on the
  * way, so no header object is ever built.
  */
@@ -70,7 +70,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
       }
       continue;
     }
-    if (identityNames.has(lower)) continue;
+    if (identityNames.has(lower) || (lower.includes('_') && identityNames.has(lower.replaceAll('_', '-')))) continue;
     switch (lower) {
       case 'authorization':
         if (inbound.authorizationCount++ === 0) {

@@ -31,9 +31,11 @@ export function parseTarget(url: string): RequestTarget | null {
   return question === -1 ? { path: start === 0 ? url : url.slice(start), query: '' } : { path: url.slice(start, question), query: url.slice(question + 1) };
 }
 
-// Dot segments (RFC 3986 §5.2.4), empty segments, backslashes, and encoded "/", "\", "." or NUL:
-// each is read differently by different backends, so none is let through.
-const ABNORMAL = /\/(?:\.|%2e){1,2}(?:\/|$)|\/\/|\\|%2f|%5c|%00/i;
+// Dot segments (RFC 3986 §5.2.4), also when followed by ";params" (Tomcat, Jetty and Spring drop
+// those before resolving ".."), empty segments, backslashes, a raw "#" (never part of a request
+// target, RFC 9112 §3.2), and encoded "/", "\" or NUL: each is read differently by different
+// backends, so none is let through.
+const ABNORMAL = /\/(?:\.|%2e){1,2}(?:[/;#]|%3b|$)|\/\/|\\|#|%2f|%5c|%00/i;
 
 export function isNormalPath(path: string): boolean {
   return !ABNORMAL.test(path);

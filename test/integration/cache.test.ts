@@ -67,11 +67,13 @@ describe('caching and single flight', () => {
   });
 
   test("a positive result never outlives the token's exp", async () => {
-    users.set('short', { uid: 's', exp: Math.floor(Date.now() / 1000) + 1 });
+    // At least one whole second ahead (exp is in whole seconds), far less than the 60 s ttl.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    users.set('short', { uid: 's', exp });
     assert.equal(await get('/c', 'short'), 200);
     assert.equal(await get('/c', 'short'), 200);
     assert.equal(validator.calls.get('short'), 1);
-    await sleep(1_100);
+    await sleep(exp * 1000 - Date.now() + 50);
     // Past exp the cached entry is gone; the validator is asked again (and the token, within the
     // 30 s skew, is still judged valid by it).
     assert.equal(await get('/c', 'short'), 200);
