@@ -27,6 +27,8 @@ export interface Gateway {
   readonly url: string;
   readonly adminUrl: string | null;
   readonly logger: Logger;
+  /** Writes the access lines still batched in memory (they go out every 100 ms anyway). */
+  flushLogs(): void;
   /** The runtime serving new requests now. */
   runtime(): Runtime;
   /** Swaps in a new configuration; requests in flight finish on the old one. */
@@ -64,6 +66,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url,
     adminUrl: admin?.url ?? null,
     logger,
+    flushLogs: () => access.flush(),
     runtime: () => runtime,
     async reload(config) {
       const previous = runtime;
@@ -77,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await drain(server, options.drainTimeoutMs ?? 10_000);
         await admin?.close();
         await releaseRuntime(runtime);
+        access.flush();
         logger.info('stopped');
         output.flush();
       })();

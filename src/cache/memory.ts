@@ -1,9 +1,9 @@
 /**
  * The in-process cache: a bounded LRU per validator (`cache.maxEntries`), holding results until
- * their own `expiresAtMs`. `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
+ * their own `expiresAt`. `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
  */
 import { LRUCache } from 'lru-cache';
-import type { TokenResult } from './token-result.js';
+import { denialOf, expiresAtOf, isUnavailable, type TokenResult } from './token-result.js';
 
 export class ResultCache {
   readonly #entries: LRUCache<string, TokenResult>;
@@ -12,17 +12,18 @@ export class ResultCache {
     this.#entries = new LRUCache<string, TokenResult>({ max: maxEntries });
   }
 
-  /** A result still usable at `nowMs`; an expired one is dropped on the way. */
-  get(key: string, nowMs: number): TokenResult | undefined {
+  /** A result still usable at `now` (`clockNow()`); an expired one is dropped on the way. */
+  get(key: string, now: number): TokenResult | undefined {
     const result = this.#entries.get(key);
     if (result === undefined) return undefined;
-    if (result.expiresAtMs > nowMs) return result;
+    if (expiresAtOf(result) > now) return result;
     this.#entries.delete(key);
     return undefined;
   }
 
-  set(key: string, result: TokenResult, nowMs: number): void {
-    if (result.status !== 'unavailable' && result.expiresAtMs > nowMs) this.#entries.set(key, result);
+  /** Stores a judged result that is still usable at `now`; an unavailable one is never stored. */
+  set(key: string, result: TokenResult, now: number): void {
+    if (!isUnavailable(denialOf(result)) && expiresAtOf(result) > now) this.#entries.set(key, result);
   }
 
   delete(key: string): boolean {

@@ -3,7 +3,7 @@
  * The token itself is never printed, only its fingerprint.
  */
 import { text } from 'node:stream/consumers';
-import { tokenKey } from '../cache/key.js';
+import { fingerprintOf, tokenKey } from '../cache/key.js';
 import { loadConfigFile } from '../config/load.js';
 import { renderIdentity, type DroppedIdentityHeader } from '../identity/plan.js';
 import { callValidator, createValidatorPool, ValidatorCallError } from '../validators/call.js';
@@ -29,7 +29,7 @@ export async function runProbe(args: string[]): Promise<number> {
 
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`validator: ${validator.name} (${validator.style}, ${validator.method} ${validator.origin}${validator.path.split('?')[0]})`);
-  out(`token fingerprint: ${tokenKey(validator.name, token).fingerprint}`);
+  out(`token fingerprint: ${fingerprintOf(tokenKey(validator.name, token))}`);
 
   const pool = createValidatorPool(validator);
   const started = performance.now();
@@ -55,12 +55,12 @@ export async function runProbe(args: string[]): Promise<number> {
   out(`active: ${judgement.active === undefined ? '(not in the answer)' : String(judgement.active)}`);
   if (judgement.exp === undefined) out('exp: (not in the answer)');
   else out(`exp: ${new Date(judgement.exp * 1000).toISOString()} (in ${Math.round(judgement.exp - Date.now() / 1000)} s)`);
-  out(`scopes: ${judgement.scopes === null ? '(none)' : [...judgement.scopes].join(' ') || '(none)'}`);
+  out(`scopes: ${judgement.scopes.join(' ') || '(none)'}`);
   for (const route of config.routes) {
     if (!validator.identityPlans.includes(route.identity)) continue;
     const dropped: DroppedIdentityHeader[] = [];
     const headers = renderIdentity(route.identity, judgement.claims, dropped);
-    const missingScopes = route.requiredScopes.filter((scope) => !judgement.scopes?.has(scope));
+    const missingScopes = route.requiredScopes.filter((scope) => !judgement.scopes.includes(scope));
     out(`route ${route.path}: ${missingScopes.length === 0 ? 'allowed' : `refused, 403 (missing scope ${missingScopes.join(' ')})`}`);
     for (let i = 0; i < headers.length; i += 2) {
       const value = route.identity.encoding === 'utf8' ? Buffer.from(headers[i + 1]!, 'latin1').toString('utf8') : headers[i + 1]!;

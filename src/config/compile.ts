@@ -32,6 +32,10 @@ export interface ValidatorConfig {
   readonly clockSkewSeconds: number;
   /** The identity plans of every route that may use this validator, rendered when a result is stored. */
   readonly identityPlans: readonly IdentityPlan[];
+  /** Where each plan's values start in a result's `identity` list. */
+  readonly identityOffsets: ReadonlyMap<IdentityPlan, number>;
+  /** The length of a result's `identity` list: the headers of all plans. */
+  readonly identityWidth: number;
 }
 
 export type ValidatorSelector =
@@ -261,6 +265,12 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     }
   }
   if (raw.style === 'rfc7662') headers['content-type'] = 'application/x-www-form-urlencoded';
+  const identityOffsets = new Map<IdentityPlan, number>();
+  let width = 0;
+  for (const plan of identityPlans) {
+    identityOffsets.set(plan, width);
+    width += plan.headers.length;
+  }
   return Object.freeze({
     name,
     style: raw.style,
@@ -276,5 +286,7 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     staleIfErrorSeconds: raw.staleIfErrorSeconds,
     clockSkewSeconds: raw.clockSkewSeconds,
     identityPlans: Object.freeze(identityPlans),
+    identityOffsets,
+    identityWidth: width,
   });
 }

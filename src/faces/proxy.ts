@@ -1,21 +1,22 @@
 /**
  * The proxy face: a node:http request goes through the decision core and, when allowed, on to the
- * route's upstream. One `ProxyExchange` object per request carries everything the stages need
- * and is also the upstream call's listener, so the hot path allocates little beyond it.
+ * route's upstream. One `ProxyExchange` object per request carries everything the stages need,
+ * is the upstream call's listener and the access log's entry, so the hot path allocates little
+ * beyond it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RouteConfig } from '../config/compile.js';
+import type { TokenResult } from '../cache/token-result.js';
+import type { RouteConfig, ValidatorConfig } from '../config/compile.js';
 import { sendPrepared, type PreparedResponse } from '../http/errors.js';
 import { readInboundHeaders, rawHeader, removePair, type InboundHeaders } from '../http/request-headers.js';
 import { removeParam } from '../http/urlencoded.js';
-import type { AccessLog } from '../observability/access-log.js';
-import type { CacheOutcome } from '../pipeline/lookup-cache.js';
-import { NO_IDENTITY } from '../pipeline/attach-identity.js';
-import { authorize, isNormalPath, matchRoute, parseTarget, refuse, type Core, type Exchange } from '../pipeline/index.js';
+import type { AccessEntry, AccessLog } from '../observability/access-log.js';
+import { attachIdentity } from '../pipeline/attach-identity.js';
 import type { Outcome, Reason } from '../pipeline/decide.js';
 import type { TokenSource } from '../pipeline/extract-token.js';
-import { UpstreamCall, upstreamPath, type UpstreamListener, type UpstreamPools } from '../pipeline/proxy.js';
-import type { ValidatorConfig } from '../config/compile.js';
+import { authorize, isNormalPath, matchRoute, parseTarget, refuse, type Core, type Exchange } from '../pipeline/index.js';
+import type { CacheOutcome } from '../pipeline/lookup-cache.js';
+import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener, type UpstreamPools } from '../pipeline/proxy.js';
 
 /** The most of a form body read to look for `access_token` (RFC 6750 §2.2). */
 export const MAX_FORM_BYTES = 1024 * 1024;
@@ -29,7 +30,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const requestIdPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
 let requestCounter = 0;
 
-class ProxyExchange implements Exchange, UpstreamListener {
+class ProxyExchange implements Exchange, UpstreamListener, AccessEntry {
   readonly runtime: Runtime;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -50,9 +51,9 @@ class ProxyExchange implements Exchange, UpstreamListener {
   outcome: Outcome | null = null;
   reason: Reason | null = null;
   response: PreparedResponse | null = null;
-  identity: readonly string[] = NO_IDENTITY;
+  result: TokenResult | null = null;
   tokenSource: TokenSource | null = null;
-  fingerprint: string | null = null;
+  tokenKey: string | null = null;
   validator: ValidatorConfig | null = null;
   cache: CacheOutcome | null = null;
 
@@ -69,7 +70,7 @@ class ProxyExchange implements Exchange, UpstreamListener {
     return rawHeader(this.req.rawHeaders, lowerName);
   }
 
-  /** Ends the exchange with the prepared answer for `reason` (no route needed). */
+  /** Ends the exchange with a prepared answer that needs no route (404, 405, 400, 413). */
   refuseWith(reason: Reason, response: PreparedResponse): void {
     this.outcome = 'deny';
     this.reason = reason;
@@ -81,10 +82,10 @@ class ProxyExchange implements Exchange, UpstreamListener {
   respond(): void {
     const response = this.response!;
     sendPrepared(this.res, response, this.method === 'HEAD');
-    this.log(response.status);
+    this.access.write(this, response.status);
   }
 
-  upstreamDone(status: number, failure: 'upstream_unreachable' | 'upstream_timeout' | null): void {
+  upstreamDone(status: number, failure: UpstreamFailure | null): void {
     if (failure !== null && status === 0) {
       refuse(this.runtime, this, failure);
       this.respond();
@@ -94,23 +95,7 @@ class ProxyExchange implements Exchange, UpstreamListener {
       this.outcome = 'error';
       this.reason = failure;
     }
-    this.log(status);
-  }
-
-  log(status: number): void {
-    this.access.write({
-      method: this.method,
-      path: this.path,
-      requestId: this.requestId,
-      routeIndex: this.route === null ? -1 : this.route.index,
-      status,
-      outcome: this.outcome ?? 'deny',
-      reason: this.reason,
-      cache: this.cache,
-      fingerprint: this.fingerprint,
-      validator: this.validator === null ? null : this.validator.name,
-      ms: performance.now() - this.startedAt,
-    });
+    this.access.write(this, status);
   }
 }
 
@@ -123,7 +108,7 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
     const target = parseTarget(req.url ?? '');
     if (target === null || !isNormalPath(target.path)) {
       ex.path = target?.path ?? '';
-      ex.requestId = nextRequestId(undefined);
+      ex.requestId = requestIdFor(undefined);
       ex.refuseWith('bad_path', config.denials.bad_path);
       return;
     }
@@ -132,7 +117,7 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
 
     const match = matchRoute(config, ex.method, target.path);
     if (match.kind !== 'route') {
-      ex.requestId = nextRequestId(rawHeader(req.rawHeaders, 'x-request-id'));
+      ex.requestId = requestIdFor(rawHeader(req.rawHeaders, 'x-request-id'));
       if (match.kind === 'no_route') ex.refuseWith('no_route', config.denials.no_route);
       else ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
       return;
@@ -142,15 +127,12 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
 
     const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames);
     ex.inbound = inbound;
-    ex.requestId = nextRequestId(inbound.requestId);
+    ex.requestId = requestIdFor(inbound.requestId);
     ex.authorization = inbound.authorization;
     ex.authorizationCount = inbound.authorizationCount;
 
-    if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) {
-      readForm(ex);
-      return;
-    }
-    decideAndForward(ex);
+    if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) readForm(ex);
+    else decideAndForward(ex);
   };
 }
 
@@ -185,18 +167,12 @@ function forward(ex: ProxyExchange): void {
     else headers.push('content-length', String(body.length));
   }
 
-  const identity = ex.identity;
-  for (let i = 0; i < identity.length; i++) headers.push(identity[i]!);
+  attachIdentity(headers, ex.result, route, ex.validator);
   const remote = ex.req.socket.remoteAddress ?? '';
-  headers.push(
-    'x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`,
-    'x-forwarded-proto', 'http',
-  );
+  headers.push('x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`, 'x-forwarded-proto', 'http');
   if (inbound.host !== undefined) headers.push('x-forwarded-host', inbound.host);
-  if (inbound.requestId === undefined) headers.push('x-request-id', ex.requestId);
 
-  const pool = ex.runtime.upstreams.get(route.upstream.origin)!;
-  UpstreamCall.start(pool, ex.req, ex.res, route, upstreamPath(route, ex.path, ex.query), headers, body, ex);
+  UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex);
 }
 
 /** RFC 6750 §2.2: a form token comes only in an application/x-www-form-urlencoded body of a method with body semantics. */
@@ -207,11 +183,8 @@ function isFormPost(method: string, contentType: string | undefined): boolean {
 }
 
 function readForm(ex: ProxyExchange): void {
-  const declared = Number(ex.inbound!.contentLength ?? 0);
-  if (declared > MAX_FORM_BYTES) {
-    ex.refuseWith('form_body_too_large', ex.runtime.config.denials.form_body_too_large);
-    return;
-  }
+  const tooLarge = () => ex.refuseWith('form_body_too_large', ex.runtime.config.denials.form_body_too_large);
+  if (Number(ex.inbound!.contentLength ?? 0) > MAX_FORM_BYTES) return tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;
@@ -220,10 +193,10 @@ function readForm(ex: ProxyExchange): void {
     size += chunk.length;
     if (size > MAX_FORM_BYTES) {
       over = true;
-      ex.refuseWith('form_body_too_large', ex.runtime.config.denials.form_body_too_large);
-      return;
+      tooLarge();
+    } else {
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
   });
   ex.req.on('end', () => {
     if (over) return;
@@ -236,7 +209,8 @@ function readForm(ex: ProxyExchange): void {
   });
 }
 
-function nextRequestId(incoming: string | undefined): string {
+/** The client's X-Request-Id when it is a plain token (it is logged as is), else a new one. */
+function requestIdFor(incoming: string | undefined): string {
   if (incoming !== undefined && SAFE_REQUEST_ID.test(incoming)) return incoming;
   return requestIdPrefix + (++requestCounter).toString(36);
 }

@@ -50,21 +50,31 @@ export interface DroppedIdentityHeader {
 }
 
 /**
- * Evaluates a plan against a validator's 200 body. Returns a flat `[name, value, …]` list ready for
- * the wire: with `utf8` each value is a byte string (one char per UTF-8 byte) because Node and
- * undici write header strings as latin1, so `öhlundi` arrives as its UTF-8 bytes, never mojibake.
+ * Evaluates a plan against a validator's 200 body into `values[offset …]`, one slot per header of
+ * the plan, ready for the wire: with `utf8` each value is a byte string (one char per UTF-8 byte)
+ * because Node and undici write header strings as latin1, so `öhlundi` arrives as its UTF-8 bytes,
+ * never mojibake. A slot stays `undefined` when the path matches nothing (SPEC section 5: that
+ * header is not sent) or the value cannot be sent (reported in `dropped`).
  */
-export function renderIdentity(plan: IdentityPlan, body: unknown, dropped: DroppedIdentityHeader[]): readonly string[] {
-  const out: string[] = [];
-  if (body === undefined || plan.headers.length === 0) return out;
-  for (const { name, query } of plan.headers) {
-    const values = query.query(body as JSONValue).values();
-    if (values.length === 0) continue; // SPEC section 5: a header whose path is missing is not sent
-    const rendered = renderValues(values, plan.encoding);
-    if (typeof rendered === 'string') out.push(name, rendered);
-    else dropped.push({ header: name, reason: rendered.reason });
+export function renderIdentityValues(plan: IdentityPlan, body: unknown, values: (string | undefined)[], offset: number, dropped: DroppedIdentityHeader[]): void {
+  if (body === undefined) return;
+  const headers = plan.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const matches = headers[i]!.query.query(body as JSONValue).values();
+    if (matches.length === 0) continue;
+    const rendered = renderValues(matches, plan.encoding);
+    if (typeof rendered === 'string') values[offset + i] = rendered;
+    else dropped.push({ header: headers[i]!.name, reason: rendered.reason });
   }
-  return Object.freeze(out);
+}
+
+/** A plan's headers for one body as a flat `[name, value, …]` list (for `probe` and tests). */
+export function renderIdentity(plan: IdentityPlan, body: unknown, dropped: DroppedIdentityHeader[]): readonly string[] {
+  const values: (string | undefined)[] = new Array(plan.headers.length);
+  renderIdentityValues(plan, body, values, 0, dropped);
+  const headers: string[] = [];
+  for (let i = 0; i < values.length; i++) if (values[i] !== undefined) headers.push(plan.headers[i]!.name, values[i]!);
+  return headers;
 }
 
 // RFC 9110 §5.5: CR, LF and NUL are never allowed in a field value; other controls (but HTAB) are

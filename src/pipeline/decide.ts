@@ -4,7 +4,7 @@
  * (503, or 401 with `onUnavailable: deny-401`) is configuration.
  */
 import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
-import type { TokenResult } from '../cache/token-result.js';
+import { denialOf, hasScopes, type TokenResult } from '../cache/token-result.js';
 import type { DenialId, PreparedResponse } from '../http/errors.js';
 import type { InvalidReason, UnavailableReason } from '../validators/judge.js';
 import type { ExtractionFailure } from './extract-token.js';
@@ -28,13 +28,9 @@ export type Outcome = 'allow' | 'deny' | 'error';
 
 /** `null` means allow. */
 export function decide(result: TokenResult, route: RouteConfig): Reason | null {
-  if (result.status !== 'valid') return result.reason ?? 'validator_rejected';
-  const required = route.requiredScopes;
-  if (required.length === 0) return null;
-  const granted = result.scopes;
-  if (granted === null) return 'insufficient_scope';
-  for (let i = 0; i < required.length; i++) if (!granted.has(required[i]!)) return 'insufficient_scope';
-  return null;
+  const denial = denialOf(result);
+  if (denial !== null) return denial;
+  return route.requiredScopes.length === 0 || hasScopes(result, route.requiredScopes) ? null : 'insufficient_scope';
 }
 
 const UNAVAILABLE: ReadonlySet<Reason> = new Set<Reason>(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer']);

@@ -9,10 +9,9 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
 import { tokenKey } from '../cache/key.js';
-import type { TokenResult } from '../cache/token-result.js';
+import { clockNow, type TokenResult } from '../cache/token-result.js';
 import type { PreparedResponse } from '../http/errors.js';
 import type { ValidatorState } from '../validators/state.js';
-import { NO_IDENTITY, identityFor } from './attach-identity.js';
 import { decide, outcomeOf, responseFor, type Outcome, type Reason } from './decide.js';
 import { extractToken, type CredentialsView, type TokenSource } from './extract-token.js';
 import { lookupResult, type CacheLookup } from './lookup-cache.js';
@@ -33,19 +32,21 @@ export interface Exchange extends CredentialsView, CacheLookup, HeaderSource {
   outcome: Outcome | null;
   reason: Reason | null;
   response: PreparedResponse | null;
-  identity: readonly string[];
+  /** The validator's result behind an allow (`null` for auth none or optional without a token). */
+  result: TokenResult | null;
   tokenSource: TokenSource | null;
-  fingerprint: string | null;
+  /** The token's cache key (SHA-256, see cache/key.ts); its fingerprint is what logs show. */
+  tokenKey: string | null;
   validator: ValidatorConfig | null;
 }
 
 export function authorize(core: Core, ex: Exchange): void | Promise<void> {
   const route = ex.route!;
-  if (route.auth === 'none') return allow(ex, NO_IDENTITY);
+  if (route.auth === 'none') return allow(ex, null);
 
   const extraction = extractToken(route.tokenFrom, ex);
   if (extraction.kind === 'malformed') return refuse(core, ex, extraction.reason);
-  if (extraction.kind === 'none') return route.auth === 'optional' ? allow(ex, NO_IDENTITY) : refuse(core, ex, 'missing_token');
+  if (extraction.kind === 'none') return route.auth === 'optional' ? allow(ex, null) : refuse(core, ex, 'missing_token');
   ex.tokenSource = extraction.source;
 
   const validator = selectValidator(route.validator!, ex);
@@ -54,8 +55,8 @@ export function authorize(core: Core, ex: Exchange): void | Promise<void> {
   const state = core.validators.get(validator)!;
 
   const key = tokenKey(validator.name, extraction.token);
-  ex.fingerprint = key.fingerprint;
-  const found = lookupResult(state, key, extraction.token, Date.now(), core.log, ex);
+  ex.tokenKey = key;
+  const found = lookupResult(state, key, extraction.token, clockNow(), core.log, ex);
   if (found instanceof Promise) {
     return found.then(
       (result) => conclude(core, ex, route, result),
@@ -68,13 +69,13 @@ export function authorize(core: Core, ex: Exchange): void | Promise<void> {
 
 function conclude(core: Core, ex: Exchange, route: RouteConfig, result: TokenResult): void {
   const reason = decide(result, route);
-  if (reason === null) allow(ex, identityFor(result, route));
+  if (reason === null) allow(ex, result);
   else refuse(core, ex, reason);
 }
 
-function allow(ex: Exchange, identity: readonly string[]): void {
+function allow(ex: Exchange, result: TokenResult | null): void {
   ex.outcome = 'allow';
-  ex.identity = identity;
+  ex.result = result;
 }
 
 /** Deny or error: the outcome and the prepared answer for `reason`. */

@@ -4,8 +4,8 @@
  * result is stored before anyone sees it.
  */
 import type { Logger } from 'pino';
-import type { TokenResult } from '../cache/token-result.js';
-import type { TokenKey } from '../cache/key.js';
+import { clockNow, type TokenResult } from '../cache/token-result.js';
+import { fingerprintOf } from '../cache/key.js';
 import type { ValidatorState } from '../validators/state.js';
 import { validate } from './validate.js';
 
@@ -16,21 +16,21 @@ export interface CacheLookup {
   cache: CacheOutcome | null;
 }
 
-export function lookupResult(state: ValidatorState, key: TokenKey, token: string, nowMs: number, log: Logger, into: CacheLookup): TokenResult | Promise<TokenResult> {
-  const cached = state.cache?.get(key.key, nowMs);
+export function lookupResult(state: ValidatorState, key: string, token: string, now: number, log: Logger, into: CacheLookup): TokenResult | Promise<TokenResult> {
+  const cached = state.cache?.get(key, now);
   if (cached !== undefined) {
     into.cache = 'hit';
     return cached;
   }
-  const pending = state.inflight.get(key.key);
+  const pending = state.inflight.get(key);
   if (pending !== undefined) {
     into.cache = 'shared';
     return pending;
   }
   into.cache = state.cache === null ? 'off' : 'miss';
-  return state.inflight.run(key.key, async () => {
-    const result = await validate(state, token, key.fingerprint, log);
-    state.cache?.set(key.key, result, Date.now());
+  return state.inflight.run(key, async () => {
+    const result = await validate(state, token, fingerprintOf(key), log);
+    state.cache?.set(key, result, clockNow());
     return result;
   });
 }

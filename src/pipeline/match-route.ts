@@ -47,6 +47,21 @@ export type RouteMatch =
   | { readonly kind: 'method_not_allowed'; readonly group: RouteGroup };
 
 const NO_ROUTE: RouteMatch = Object.freeze({ kind: 'no_route' });
+// Match results are made once per route or group and reused: matching allocates nothing.
+const routeMatches = new WeakMap<RouteConfig, RouteMatch>();
+const groupMatches = new WeakMap<RouteGroup, RouteMatch>();
+
+function matched(route: RouteConfig): RouteMatch {
+  let match = routeMatches.get(route);
+  if (match === undefined) routeMatches.set(route, (match = Object.freeze({ kind: 'route', route })));
+  return match;
+}
+
+function refusedMethod(group: RouteGroup): RouteMatch {
+  let match = groupMatches.get(group);
+  if (match === undefined) groupMatches.set(group, (match = Object.freeze({ kind: 'method_not_allowed', group })));
+  return match;
+}
 
 export function matchRoute(config: GatewayConfig, method: string, path: string): RouteMatch {
   for (const group of config.routeGroups) {
@@ -55,9 +70,9 @@ export function matchRoute(config: GatewayConfig, method: string, path: string):
     if (path.length !== prefix.length && prefix !== '/' && path.charCodeAt(prefix.length) !== 47 /* / */) continue;
     for (const route of group.routes) {
       // RFC 9110 §9.3.2: HEAD is allowed wherever GET is.
-      if (route.methods === null || route.methods.has(method) || (method === 'HEAD' && route.methods.has('GET'))) return { kind: 'route', route };
+      if (route.methods === null || route.methods.has(method) || (method === 'HEAD' && route.methods.has('GET'))) return matched(route);
     }
-    return { kind: 'method_not_allowed', group };
+    return refusedMethod(group);
   }
   return NO_ROUTE;
 }

@@ -10,18 +10,35 @@ import type { GatewayConfig, RouteConfig } from '../config/compile.js';
 import { responseHeaders } from '../http/request-headers.js';
 import { removeParam } from '../http/urlencoded.js';
 
-export type UpstreamPools = ReadonlyMap<string, Pool>;
+/** The pool of each route, by route index; routes with the same upstream and deadline share one. */
+export type UpstreamPools = readonly Pool[];
 
+/**
+ * The answer deadline (`upstreamTimeoutMs`) is the pool's own headers and body timeout, so that no
+ * request carries timeout options of its own.
+ */
 export function createUpstreamPools(config: GatewayConfig): UpstreamPools {
-  const pools = new Map<string, Pool>();
-  for (const route of config.routes) {
-    if (!pools.has(route.upstream.origin)) pools.set(route.upstream.origin, new Pool(route.upstream.origin, { pipelining: 1, keepAliveTimeout: 30_000 }));
-  }
-  return pools;
+  const shared = new Map<string, Pool>();
+  return Object.freeze(
+    config.routes.map((route) => {
+      const key = `${route.upstream.origin} ${route.upstreamTimeoutMs}`;
+      let pool = shared.get(key);
+      if (pool === undefined) {
+        pool = new Pool(route.upstream.origin, {
+          pipelining: 1,
+          keepAliveTimeout: 30_000,
+          headersTimeout: route.upstreamTimeoutMs,
+          bodyTimeout: route.upstreamTimeoutMs,
+        });
+        shared.set(key, pool);
+      }
+      return pool;
+    }),
+  );
 }
 
 export async function closeUpstreamPools(pools: UpstreamPools): Promise<void> {
-  await Promise.all([...pools.values()].map((pool) => pool.close()));
+  await Promise.all([...new Set(pools)].map((pool) => pool.close()));
 }
 
 /** Path and query sent upstream: the upstream's base path, then the request's, minus a query token. */
@@ -30,10 +47,15 @@ export function upstreamPath(route: RouteConfig, path: string, query: string): s
   return kept === '' ? route.upstream.basePath + path : `${route.upstream.basePath}${path}?${kept}`;
 }
 
+export type UpstreamFailure = 'upstream_unreachable' | 'upstream_timeout';
+
 /** How the face learns what happened to the upstream call. */
 export interface UpstreamListener {
-  /** The response has ended (or failed after its head was sent); `status` is what the client got. */
-  upstreamDone(status: number, failure: 'upstream_unreachable' | 'upstream_timeout' | null): void;
+  /**
+   * The exchange is over: `status` is what the client got (0 when nothing was sent yet and the face
+   * must answer `failure`; 499 when the client went away first).
+   */
+  upstreamDone(status: number, failure: UpstreamFailure | null): void;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -50,33 +72,23 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #status = 0;
   #done = false;
 
-  constructor(res: ServerResponse, listener: UpstreamListener) {
+  private constructor(res: ServerResponse, listener: UpstreamListener) {
     this.#res = res;
     this.#listener = listener;
   }
 
-  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, route: RouteConfig, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener): void {
+  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener): void {
     const call = new UpstreamCall(res, listener);
-    res.once('close', call.#onClientClose);
-    pool.dispatch(
-      {
-        method: req.method!,
-        path,
-        headers,
-        body,
-        headersTimeout: route.upstreamTimeoutMs,
-        bodyTimeout: route.upstreamTimeoutMs,
-      },
-      call,
-    );
+    // A client that goes away ends the upstream call too (not `once`: no wrapper per request).
+    res.on('close', call.#onClientClose);
+    pool.dispatch({ method: req.method!, path, headers, body }, call);
   }
 
   #onClientClose = (): void => {
-    if (!this.#done) {
-      this.#done = true;
-      this.#abort?.(new Error('client closed the connection'));
-      this.#listener.upstreamDone(499, null);
-    }
+    if (this.#done) return;
+    this.#done = true;
+    this.#abort?.(new Error('client closed the connection'));
+    this.#listener.upstreamDone(499, null);
   };
 
   onConnect(abort: (err?: Error) => void): void {
@@ -92,14 +104,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    const flowing = this.#res.write(chunk);
-    if (!flowing) this.#res.once('drain', this.#onDrain);
-    return flowing;
+    if (this.#res.write(chunk)) return true;
+    this.#res.once('drain', this.#resume!);
+    return false;
   }
-
-  #onDrain = (): void => {
-    this.#resume?.();
-  };
 
   onComplete(): void {
     if (this.#done) return;
@@ -111,7 +119,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onError(error: Error): void {
     if (this.#done) return;
     this.#done = true;
-    const failure = TIMEOUT_CODES.has((error as { code?: string }).code ?? '') ? 'upstream_timeout' : 'upstream_unreachable';
+    const failure: UpstreamFailure = TIMEOUT_CODES.has((error as { code?: string }).code ?? '') ? 'upstream_timeout' : 'upstream_unreachable';
     if (this.#res.headersSent) {
       this.#res.destroy(error);
       this.#listener.upstreamDone(this.#status, failure);

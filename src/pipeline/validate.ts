@@ -5,13 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type { ValidatorConfig } from '../config/compile.js';
-import type { TokenResult } from '../cache/token-result.js';
-import { renderIdentity, type DroppedIdentityHeader } from '../identity/plan.js';
+import { clockAt, encodeResult, type TokenResult } from '../cache/token-result.js';
+import { renderIdentityValues, type DroppedIdentityHeader } from '../identity/plan.js';
 import { callValidator, ValidatorCallError } from '../validators/call.js';
 import { judgeAnswer, type Judgement, type UnavailableReason } from '../validators/judge.js';
 import type { ValidatorState } from '../validators/state.js';
-
-const NO_IDENTITY: readonly (readonly string[] | undefined)[] = Object.freeze([]);
 
 export async function validate(state: ValidatorState, token: string, fingerprint: string, log: Logger): Promise<TokenResult> {
   state.calls++;
@@ -31,17 +29,14 @@ export async function validate(state: ValidatorState, token: string, fingerprint
 
 /** Cache lifetime (SPEC section 6): ttl for a valid token but never past its `exp`; negative ttl otherwise. */
 export function toTokenResult(judgement: Judgement, validator: ValidatorConfig, nowMs: number, onDropped: (dropped: DroppedIdentityHeader) => void): TokenResult {
-  if (judgement.kind === 'unavailable') {
-    return { status: 'unavailable', reason: judgement.reason, expiresAtMs: nowMs, scopes: null, identity: NO_IDENTITY };
-  }
-  if (judgement.kind === 'invalid') {
-    return { status: 'invalid', reason: judgement.reason, expiresAtMs: nowMs + validator.cache.negativeTtlSeconds * 1000, scopes: null, identity: NO_IDENTITY };
-  }
-  let expiresAtMs = nowMs + validator.cache.ttlSeconds * 1000;
-  if (judgement.exp !== undefined) expiresAtMs = Math.min(expiresAtMs, judgement.exp * 1000);
-  const identity: (readonly string[] | undefined)[] = [];
+  const now = clockAt(nowMs);
+  if (judgement.kind === 'unavailable') return encodeResult(judgement.reason, now, [], []);
+  if (judgement.kind === 'invalid') return encodeResult(judgement.reason, now + validator.cache.negativeTtlSeconds * 1000, [], []);
+  let expiresAt = now + validator.cache.ttlSeconds * 1000;
+  if (judgement.exp !== undefined) expiresAt = Math.min(expiresAt, clockAt(judgement.exp * 1000));
+  const values: (string | undefined)[] = new Array(validator.identityWidth);
   const dropped: DroppedIdentityHeader[] = [];
-  for (const plan of validator.identityPlans) identity[plan.index] = renderIdentity(plan, judgement.claims, dropped);
+  for (const plan of validator.identityPlans) renderIdentityValues(plan, judgement.claims, values, validator.identityOffsets.get(plan)!, dropped);
   for (const item of dropped) onDropped(item);
-  return { status: 'valid', reason: null, expiresAtMs, scopes: judgement.scopes, identity };
+  return encodeResult(null, expiresAt, judgement.scopes, values);
 }

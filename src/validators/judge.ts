@@ -40,7 +40,8 @@ export type Judgement =
       /** RFC 7662 `exp`, seconds since the epoch. */
       readonly exp: number | undefined;
       readonly active: boolean | undefined;
-      readonly scopes: ReadonlySet<string> | null;
+      /** Granted scopes; empty when the answer has none. */
+      readonly scopes: readonly string[];
     }
   | { readonly kind: 'invalid'; readonly reason: InvalidReason }
   | { readonly kind: 'unavailable'; readonly reason: UnavailableReason };
@@ -109,9 +110,11 @@ function numericDate(value: unknown): number | undefined | null {
 }
 
 /** RFC 7662 §2.2 `scope`: space-separated; some servers send a JSON array (or `scp`) instead. */
-function scopesOf(claims: Record<string, unknown> | undefined): ReadonlySet<string> | null {
+function scopesOf(claims: Record<string, unknown> | undefined): readonly string[] {
   const scope = claims?.scope ?? claims?.scp;
-  if (typeof scope === 'string') return new Set(scope.split(' ').filter((s) => s !== ''));
-  if (Array.isArray(scope)) return new Set(scope.filter((s): s is string => typeof s === 'string'));
-  return null;
+  if (typeof scope === 'string') return scope.split(' ').filter((s) => s !== '');
+  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
+  return NO_SCOPES;
 }
+
+const NO_SCOPES: readonly string[] = Object.freeze([]);

@@ -12,7 +12,7 @@ export interface ValidatorState {
   /** `null` when caching is off for this validator. */
   readonly cache: ResultCache | null;
   readonly inflight: SingleFlight<TokenResult>;
-  /** Number of calls made to the validator (for `probe`, tests and metrics). */
+  /** Number of calls made to the validator (for tests and metrics). */
   calls: number;
 }
 

@@ -29,7 +29,7 @@ function valid(j: Judgement): Extract<Judgement, { kind: 'valid' }> {
 
 describe('judgeAnswer: status classes', () => {
   test('200 is valid', () => {
-    assert.deepEqual(judge(answer(200, '{"uid":"u1"}')), { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: null });
+    assert.deepEqual(judge(answer(200, '{"uid":"u1"}')), { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: [] });
   });
 
   for (const status of [201, 202, 203, 204, 206, 299]) {
@@ -59,26 +59,26 @@ describe('judgeAnswer: status classes', () => {
 
 describe('judgeAnswer: 200 body shapes (requireActive auto)', () => {
   const cases: { name: string; answer: ValidatorAnswer; expected: Judgement }[] = [
-    { name: 'no body', answer: answer(200, null), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
-    { name: 'empty body', answer: answer(200, ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
-    { name: 'non-JSON text/plain', answer: answer(200, 'OK', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
-    { name: 'JSON-looking text/plain is not read', answer: answer(200, '{"active":false}', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
-    { name: 'JSON without active', answer: answer(200, '{"uid":"u1"}'), expected: { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: null } },
-    { name: '{"active":true}', answer: answer(200, '{"active":true}'), expected: { kind: 'valid', claims: { active: true }, exp: undefined, active: true, scopes: null } },
+    { name: 'no body', answer: answer(200, null), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'empty body', answer: answer(200, ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'non-JSON text/plain', answer: answer(200, 'OK', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'JSON-looking text/plain is not read', answer: answer(200, '{"active":false}', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'JSON without active', answer: answer(200, '{"uid":"u1"}'), expected: { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: [] } },
+    { name: '{"active":true}', answer: answer(200, '{"active":true}'), expected: { kind: 'valid', claims: { active: true }, exp: undefined, active: true, scopes: [] } },
     { name: '{"active":false}', answer: answer(200, '{"active":false}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: '{"active":"true"} (a string is not true)', answer: answer(200, '{"active":"true"}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: '{"active":1}', answer: answer(200, '{"active":1}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: '{"active":null}', answer: answer(200, '{"active":null}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
-    { name: 'JSON array', answer: answer(200, '[{"active":false}]'), expected: { kind: 'valid', claims: [{ active: false }], exp: undefined, active: undefined, scopes: null } },
-    { name: 'JSON string', answer: answer(200, '"hello"'), expected: { kind: 'valid', claims: 'hello', exp: undefined, active: undefined, scopes: null } },
+    { name: 'JSON array', answer: answer(200, '[{"active":false}]'), expected: { kind: 'valid', claims: [{ active: false }], exp: undefined, active: undefined, scopes: [] } },
+    { name: 'JSON string', answer: answer(200, '"hello"'), expected: { kind: 'valid', claims: 'hello', exp: undefined, active: undefined, scopes: [] } },
     { name: 'declared application/json, broken JSON', answer: answer(200, '{"active":tr'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
     { name: 'declared +json, broken JSON', answer: answer(200, '{', 'application/problem+json'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
-    { name: 'undeclared media type, broken JSON', answer: answer(200, '{"active":tr', ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
+    { name: 'undeclared media type, broken JSON', answer: answer(200, '{"active":tr', ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
     { name: 'undeclared media type, JSON is read', answer: answer(200, '{"active":false}', ''), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: 'application/problem+json is JSON', answer: answer(200, '{"active":false}', 'application/problem+json'), expected: { kind: 'invalid', reason: 'token_inactive' } },
-    { name: 'application/token-introspection+jwt is not JSON', answer: answer(200, 'eyJ.a.b', 'application/token-introspection+jwt'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: null } },
-    { name: 'application/vnd.x+json is JSON', answer: answer(200, '{"uid":"u"}', 'application/vnd.x+json'), expected: { kind: 'valid', claims: { uid: 'u' }, exp: undefined, active: undefined, scopes: null } },
-    { name: 'UTF-8 body', answer: answer(200, '{"lastName":"öhlundi"}'), expected: { kind: 'valid', claims: { lastName: 'öhlundi' }, exp: undefined, active: undefined, scopes: null } },
+    { name: 'application/token-introspection+jwt is not JSON', answer: answer(200, 'eyJ.a.b', 'application/token-introspection+jwt'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'application/vnd.x+json is JSON', answer: answer(200, '{"uid":"u"}', 'application/vnd.x+json'), expected: { kind: 'valid', claims: { uid: 'u' }, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'UTF-8 body', answer: answer(200, '{"lastName":"öhlundi"}'), expected: { kind: 'valid', claims: { lastName: 'öhlundi' }, exp: undefined, active: undefined, scopes: [] } },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -106,7 +106,7 @@ describe('judgeAnswer: requireActive', () => {
     assert.deepEqual(judgeJson({ active: 'true' }, t('true')), { kind: 'invalid', reason: 'token_inactive' });
   });
   test("'false': active false is still valid", () => {
-    assert.deepEqual(judgeJson({ active: false, uid: 'u' }, t('false')), { kind: 'valid', claims: { active: false, uid: 'u' }, exp: undefined, active: false, scopes: null });
+    assert.deepEqual(judgeJson({ active: false, uid: 'u' }, t('false')), { kind: 'valid', claims: { active: false, uid: 'u' }, exp: undefined, active: false, scopes: [] });
   });
   test("'false': active \"no\" is valid, active reported as undefined", () => {
     assert.equal(valid(judgeJson({ active: 'no' }, t('false'))).active, undefined);
@@ -172,34 +172,34 @@ describe('judgeAnswer: exp and nbf (clock skew 30 s)', () => {
 
 describe('judgeAnswer: scopes', () => {
   test('scope string "a b  c" -> {a, b, c}', () => {
-    assert.deepEqual(valid(judgeJson({ scope: 'a b  c' })).scopes, new Set(['a', 'b', 'c']));
+    assert.deepEqual(valid(judgeJson({ scope: 'a b  c' })).scopes, ['a', 'b', 'c']);
   });
   test('scope string with leading and trailing spaces', () => {
-    assert.deepEqual(valid(judgeJson({ scope: ' orders:read ' })).scopes, new Set(['orders:read']));
+    assert.deepEqual(valid(judgeJson({ scope: ' orders:read ' })).scopes, ['orders:read']);
   });
   test('empty scope string -> empty set', () => {
-    assert.deepEqual(valid(judgeJson({ scope: '' })).scopes, new Set());
+    assert.deepEqual(valid(judgeJson({ scope: '' })).scopes, []);
   });
   test('scope array', () => {
-    assert.deepEqual(valid(judgeJson({ scope: ['a', 'b', 7, 'c'] })).scopes, new Set(['a', 'b', 'c']));
+    assert.deepEqual(valid(judgeJson({ scope: ['a', 'b', 7, 'c'] })).scopes, ['a', 'b', 'c']);
   });
   test('scp fallback (string)', () => {
-    assert.deepEqual(valid(judgeJson({ scp: 'x y' })).scopes, new Set(['x', 'y']));
+    assert.deepEqual(valid(judgeJson({ scp: 'x y' })).scopes, ['x', 'y']);
   });
   test('scp fallback (array)', () => {
-    assert.deepEqual(valid(judgeJson({ scp: ['x', 'y'] })).scopes, new Set(['x', 'y']));
+    assert.deepEqual(valid(judgeJson({ scp: ['x', 'y'] })).scopes, ['x', 'y']);
   });
   test('scope wins over scp', () => {
-    assert.deepEqual(valid(judgeJson({ scope: 'a', scp: ['x'] })).scopes, new Set(['a']));
+    assert.deepEqual(valid(judgeJson({ scope: 'a', scp: ['x'] })).scopes, ['a']);
   });
   test('no scope -> null', () => {
-    assert.equal(valid(judgeJson({ uid: 'u' })).scopes, null);
+    assert.deepEqual(valid(judgeJson({ uid: 'u' })).scopes, []);
   });
   test('scope of another type -> null', () => {
-    assert.equal(valid(judgeJson({ scope: 42 })).scopes, null);
+    assert.deepEqual(valid(judgeJson({ scope: 42 })).scopes, []);
   });
   test('the whole valid judgement of a typical RFC 7662 answer', () => {
     const body = { active: true, scope: 'orders:read orders:write', exp: NOW + 300, sub: 'u1' };
-    assert.deepEqual(judgeJson(body), { kind: 'valid', claims: body, exp: NOW + 300, active: true, scopes: new Set(['orders:read', 'orders:write']) });
+    assert.deepEqual(judgeJson(body), { kind: 'valid', claims: body, exp: NOW + 300, active: true, scopes: ['orders:read', 'orders:write'] });
   });
 });

@@ -1,0 +1,265 @@
+/**
+ * `npm run bench`: tokengate side by side with a bare Node proxy and nginx, one process each, the
+ * same load for all, one table of req/s, p50, p99 and validator calls, and the targets as ratios
+ * measured in this run. Results go to bench/results/latest.json and are compared with the run
+ * before. Options: --seconds N (measured, default 5), --warmup N (default 2), --rounds N (default
+ * 1; the median of the rounds is reported), --only NAME[,NAME] (scenarios by name).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hasWrk, runLoad, type LoadResult, type Workload } from './lib/load.js';
+import { authRequestConfig, nginxBinary, readLogLines, startNginx, stubConfig } from './lib/nginx.js';
+import { cpuSeconds, freePort, startChild, waitForHttp, type Child } from './lib/processes.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
+const CONNECTIONS = Number(args.connections);
+const VALIDATOR_PATH = '/uat/se/storel/GetUserDetails';
+
+const scratch = mkdtempSync(join(tmpdir(), 'tokengate-bench-'));
+const nginx = nginxBinary();
+const children: Child[] = [];
+const tsxNode = (script: string, ...rest: string[]) => startChild(process.execPath, ['--import', 'tsx', join(root, script), ...rest]);
+
+// ---- stubs: a cheap backend and validator (nginx when installed), and a 10 ms validator (Node) ----
+interface Stubs {
+  readonly backend: string;
+  readonly validator: string;
+  readonly slowValidator: string;
+  validatorCalls(slow: boolean): Promise<number>;
+  backendTokens(): Promise<string[]>;
+}
+
+async function startStubs(): Promise<Stubs> {
+  const [backendPort, validatorPort, slowBackendPort, slowPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const slow = tsxNode('bench/stub-server.ts', '0', String(slowPort), '10');
+  children.push(slow);
+  const slowStats = async () => (await (await fetch(`http://127.0.0.1:${slowPort}/_stats`)).json()) as { validatorCalls: number; backendDistinctTokens: number };
+  if (nginx !== null) {
+    const dir = join(scratch, 'stubs');
+    const stub = startNginx(nginx, dir, stubConfig(dir, backendPort, validatorPort));
+    children.push(stub);
+    await Promise.all([waitForHttp(`http://127.0.0.1:${backendPort}/`), waitForHttp(`http://127.0.0.1:${slowPort}/_stats`)]);
+    return {
+      backend: `127.0.0.1:${backendPort}`,
+      validator: `127.0.0.1:${validatorPort}`,
+      slowValidator: `127.0.0.1:${slowPort}`,
+      validatorCalls: async (isSlow) => (isSlow ? (await slowStats()).validatorCalls : (await readLogLines(stub, join(dir, 'validator.log'))).length),
+      backendTokens: () => readLogLines(stub, join(dir, 'backend.log')),
+    };
+  }
+  console.log('nginx is not installed: Node stubs stand in for the backend and validator, and the nginx peers are skipped.');
+  const node = tsxNode('bench/stub-server.ts', String(slowBackendPort), String(validatorPort), '0');
+  children.push(node);
+  await Promise.all([waitForHttp(`http://127.0.0.1:${slowBackendPort}/`), waitForHttp(`http://127.0.0.1:${slowPort}/_stats`)]);
+  const stats = async () => (await (await fetch(`http://127.0.0.1:${validatorPort}/_stats`)).json()) as { validatorCalls: number; backendDistinctTokens: number };
+  return {
+    backend: `127.0.0.1:${slowBackendPort}`,
+    validator: `127.0.0.1:${validatorPort}`,
+    slowValidator: `127.0.0.1:${slowPort}`,
+    validatorCalls: async (isSlow) => (isSlow ? (await slowStats()).validatorCalls : (await stats()).validatorCalls),
+    backendTokens: async () => Array.from({ length: (await stats()).backendDistinctTokens }, (_, i) => String(i)),
+  };
+}
+
+// ---- contenders ----
+type ContenderKind = 'bare' | 'tokengate-none' | 'tokengate' | 'tokengate-nocache' | 'nginx-auth' | 'nginx-auth-cache';
+
+async function startContender(kind: ContenderKind, stubs: Stubs, slowValidator: boolean): Promise<{ url: string; child: Child }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const validator = slowValidator ? stubs.slowValidator : stubs.validator;
+  let child: Child;
+  switch (kind) {
+    case 'bare':
+      child = tsxNode('bench/bare-proxy.ts', String(port), `http://${stubs.backend}`);
+      break;
+    case 'nginx-auth':
+    case 'nginx-auth-cache': {
+      const dir = join(scratch, `${kind}-${port}`);
+      child = startNginx(nginx!, dir, authRequestConfig(dir, port, stubs.backend, validator, VALIDATOR_PATH, kind === 'nginx-auth-cache'));
+      break;
+    }
+    default: {
+      const file = join(scratch, `tokengate-${port}.json`);
+      const cache = kind === 'tokengate-nocache' ? { ttlSeconds: 0, negativeTtlSeconds: 0 } : undefined;
+      writeFileSync(
+        file,
+        JSON.stringify({
+          server: { host: '127.0.0.1', port },
+          validators: { seed: { url: `http://${validator}${VALIDATOR_PATH}`, ...(cache === undefined ? {} : { cache }) } },
+          routes: [
+            kind === 'tokengate-none'
+              ? { path: '/orders', upstream: `http://${stubs.backend}`, auth: 'none' }
+              : { path: '/orders', upstream: `http://${stubs.backend}`, identityHeaders: { 'X-User-Id': 'uid', 'X-User-Email': '$.email' } },
+          ],
+        }),
+      );
+      // The access log stays on, written to a file as in production.
+      const { openSync } = await import('node:fs');
+      child = startChild(process.execPath, [join(root, 'bin/tokengate'), 'serve', '--config', file], { stdout: openSync(join(scratch, `tokengate-${port}.log`), 'a') });
+    }
+  }
+  children.push(child);
+  await waitForHttp(`${url}/orders/1`);
+  return { url, child };
+}
+
+// ---- scenarios ----
+interface Scenario {
+  readonly name: string;
+  readonly contender: ContenderKind;
+  readonly workload: Workload;
+  readonly slowValidator: boolean;
+  readonly what: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'bare', contender: 'bare', workload: 'none', slowValidator: false, what: 'bare node:http + undici dispatch proxy, no auth (the Node limit)' },
+  { name: 'tg-none', contender: 'tokengate-none', workload: 'none', slowValidator: false, what: 'tokengate, auth: none' },
+  { name: 'tg-hit', contender: 'tokengate', workload: 'hot', slowValidator: false, what: 'tokengate, one hot token (cache hit)' },
+  { name: 'tg-nocache', contender: 'tokengate-nocache', workload: 'hot', slowValidator: false, what: 'tokengate, caching off (one call per request)' },
+  { name: 'nginx-auth', contender: 'nginx-auth', workload: 'hot', slowValidator: false, what: 'nginx auth_request, no cache' },
+  { name: 'nginx-auth-cache', contender: 'nginx-auth-cache', workload: 'hot', slowValidator: false, what: 'nginx auth_request + proxy_cache' },
+  { name: 'tg-pool-10ms', contender: 'tokengate', workload: 'pool', slowValidator: true, what: 'tokengate, 10,000 Zipf tokens, 10 ms validator' },
+  { name: 'tg-pool-10ms-nocache', contender: 'tokengate-nocache', workload: 'pool', slowValidator: true, what: 'tokengate, caching off, 10,000 Zipf tokens, 10 ms validator' },
+  { name: 'nginx-cache-pool-10ms', contender: 'nginx-auth-cache', workload: 'pool', slowValidator: true, what: 'nginx auth_request + proxy_cache, 10,000 Zipf tokens, 10 ms validator' },
+  { name: 'tg-invalid', contender: 'tokengate', workload: 'invalid', slowValidator: false, what: 'tokengate, 1,000 invalid tokens (401)' },
+  { name: 'nginx-auth-invalid', contender: 'nginx-auth', workload: 'invalid', slowValidator: false, what: 'nginx auth_request, 1,000 invalid tokens (401)' },
+];
+
+interface Measured extends LoadResult {
+  readonly name: string;
+  readonly what: string;
+  readonly validatorCalls: number;
+  readonly totalRequests: number;
+  readonly distinctTokens: number | null;
+  readonly cpuMicrosPerRequest: number;
+}
+
+async function measure(scenario: Scenario, stubs: Stubs): Promise<Measured> {
+  const callsBefore = await stubs.validatorCalls(scenario.slowValidator);
+  const tokensBefore = (await stubs.backendTokens()).length;
+  const { url, child } = await startContender(scenario.contender, stubs, scenario.slowValidator);
+  try {
+    const warm = await runLoad({ url, workload: scenario.workload, seconds: WARMUP, connections: CONNECTIONS, scratchDir: scratch });
+    const cpuBefore = await cpuSeconds(child.pid);
+    const load = await runLoad({ url, workload: scenario.workload, seconds: SECONDS, connections: CONNECTIONS, scratchDir: scratch });
+    const cpu = (await cpuSeconds(child.pid)) - cpuBefore;
+    const validatorCalls = (await stubs.validatorCalls(scenario.slowValidator)) - callsBefore;
+    const tokens = (await stubs.backendTokens()).slice(tokensBefore);
+    return {
+      ...load,
+      name: scenario.name,
+      what: scenario.what,
+      validatorCalls,
+      // +1: the readiness probe before the load.
+      totalRequests: warm.requests + load.requests + 1,
+      distinctTokens: scenario.workload === 'pool' ? new Set(tokens).size : null,
+      cpuMicrosPerRequest: (cpu * 1e6) / load.requests,
+    };
+  } finally {
+    await child.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const only = args.only?.split(',');
+  const scenarios = SCENARIOS.filter((s) => (only === undefined || only.includes(s.name)) && (nginx !== null || !s.contender.startsWith('nginx')));
+  if (nginx === null) console.log('nginx not found: its rows are skipped (apt-get install nginx-light to include them).');
+  console.log(`load: ${hasWrk() ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${WARMUP} s warm-up + ${SECONDS} s measured, ${ROUNDS} round(s); machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
+  const stubs = await startStubs();
+  const rounds: Measured[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: Measured[] = [];
+    for (const scenario of scenarios) {
+      process.stdout.write(`  round ${round + 1}: ${scenario.name} … `);
+      const result = await measure(scenario, stubs);
+      console.log(`${Math.round(result.requestsPerSecond)} req/s`);
+      results.push(result);
+    }
+    rounds.push(results);
+  }
+  const results = scenarios.map((_, i) => {
+    const all = rounds.map((r) => r[i]!);
+    const byRps = [...all].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+    const mid = byRps[Math.floor(byRps.length / 2)]!;
+    return { ...mid, p99Ms: median(all.map((r) => r.p99Ms)), p50Ms: median(all.map((r) => r.p50Ms)) };
+  });
+  report(results);
+}
+
+function report(results: Measured[]): void {
+  const get = (name: string) => results.find((r) => r.name === name);
+  const bare = get('bare');
+  const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+  console.log('\n| scenario | req/s | p50 ms | p99 ms | validator calls | vs bare | gateway CPU µs/req |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const calls = r.distinctTokens !== null ? `${r.validatorCalls} (${r.distinctTokens} distinct tokens)` : `${r.validatorCalls} (of ${r.totalRequests} requests)`;
+    console.log(`| ${r.what} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${calls} | ${bare ? fmt(r.requestsPerSecond / bare.requestsPerSecond, 2) : '–'} | ${fmt(r.cpuMicrosPerRequest)} |`);
+  }
+
+  const targets: { text: string; value: string; met: boolean | null }[] = [];
+  const ratio = (a: Measured | undefined, b: Measured | undefined, key: 'requestsPerSecond' | 'p99Ms') => (a && b ? a[key] / b[key] : Number.NaN);
+  const add = (text: string, value: number, met: (v: number) => boolean) => targets.push({ text, value: fmt(value, 2), met: Number.isFinite(value) ? met(value) : null });
+  add('cache-hit ≥ 0.90× bare', ratio(get('tg-hit'), bare, 'requestsPerSecond'), (v) => v >= 0.9);
+  add('auth: none ≥ 0.95× bare', ratio(get('tg-none'), bare, 'requestsPerSecond'), (v) => v >= 0.95);
+  add('cache-hit ≥ 1.4× nginx auth_request (no cache)', ratio(get('tg-hit'), get('nginx-auth'), 'requestsPerSecond'), (v) => v >= 1.4);
+  add('p99 cache-hit ≤ 1.2× p99 auth: none', ratio(get('tg-hit'), get('tg-none'), 'p99Ms'), (v) => v <= 1.2);
+  const pool = get('tg-pool-10ms');
+  if (pool) targets.push({ text: 'pool, 10 ms validator: validator calls = distinct tokens', value: `${pool.validatorCalls} / ${pool.distinctTokens}`, met: pool.validatorCalls === pool.distinctTokens });
+  const off = get('tg-nocache');
+  if (off) targets.push({ text: 'caching off: 1 validator call per request', value: `${off.validatorCalls} / ${off.totalRequests}`, met: off.validatorCalls === off.totalRequests });
+  console.log('\n| target | measured | met |');
+  console.log('|---|---:|---|');
+  for (const t of targets) console.log(`| ${t.text} | ${t.value} | ${t.met === null ? 'not measured' : t.met ? 'yes' : 'NO'} |`);
+
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const latest = join(dir, 'latest.json');
+  if (existsSync(latest)) {
+    const previous = JSON.parse(readFileSync(latest, 'utf8')) as { results: Measured[] };
+    console.log('\nagainst the previous run (req/s):');
+    for (const r of results) {
+      const before = previous.results.find((p) => p.name === r.name);
+      if (before) console.log(`  ${r.name.padEnd(22)} ${fmt(before.requestsPerSecond).padStart(7)} -> ${fmt(r.requestsPerSecond).padStart(7)}  (${fmt(((r.requestsPerSecond / before.requestsPerSecond) - 1) * 100, 1)} %)`);
+    }
+  }
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), freeGiB: Math.round(freemem() / 2 ** 30), node: process.version, load: hasWrk() ? 'wrk' : 'autocannon' };
+  writeFileSync(latest, `${JSON.stringify({ when: new Date().toISOString(), machine, seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, results, targets }, null, 2)}\n`);
+  console.log(`\nwritten: ${latest}`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all(children.map((child) => child.stop()));
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+main()
+  .then(cleanup)
+  .catch(async (error: unknown) => {
+    console.error(error);
+    await cleanup();
+    process.exitCode = 1;
+  });
