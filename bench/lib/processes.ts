@@ -48,14 +48,25 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
+/** CPU seconds (user + system) a process and its children (nginx workers) have used so far, from /proc. */
 export async function cpuSeconds(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
+  const { readFile, readdir } = await import('node:fs/promises');
+  const stat = async (id: number | string) => {
+    try {
+      const text = await readFile(`/proc/${id}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+    } catch {
+      return null;
+    }
+  };
+  const own = await stat(pid);
+  if (own === null) return Number.NaN;
+  let total = own.seconds;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await stat(entry);
+    if (child !== null && child.ppid === pid) total += child.seconds;
   }
+  return total;
 }

@@ -1,7 +1,7 @@
 /**
  * Stage 3, cache: a usable cached result is returned at once (no promise, no allocation); on a
  * miss, concurrent requests for the same token share one validator call (single flight) and the
- * result is stored before anyone sees it.
+ * result is stored before anyone sees it. With caching off there is nothing to share.
  */
 import type { Logger } from 'pino';
 import { clockNow, type TokenResult } from '../cache/token-result.js';
@@ -17,7 +17,13 @@ export interface CacheLookup {
 }
 
 export function lookupResult(state: ValidatorState, key: string, token: string, now: number, log: Logger, into: CacheLookup): TokenResult | Promise<TokenResult> {
-  const cached = state.cache?.get(key, now);
+  const cache = state.cache;
+  // Caching off means every request is judged by a call of its own, made after it arrived.
+  if (cache === null) {
+    into.cache = 'off';
+    return validate(state, token, fingerprintOf(key), log);
+  }
+  const cached = cache.get(key, now);
   if (cached !== undefined) {
     into.cache = 'hit';
     return cached;
@@ -27,10 +33,10 @@ export function lookupResult(state: ValidatorState, key: string, token: string, 
     into.cache = 'shared';
     return pending;
   }
-  into.cache = state.cache === null ? 'off' : 'miss';
+  into.cache = 'miss';
   return state.inflight.run(key, async () => {
     const result = await validate(state, token, fingerprintOf(key), log);
-    state.cache?.set(key, result, clockNow());
+    cache.set(key, result, clockNow());
     return result;
   });
 }

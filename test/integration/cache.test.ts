@@ -89,6 +89,13 @@ describe('caching and single flight', () => {
     assert.equal(gw.logs.requests().at(-1)!.cache, 'off');
   });
 
+  test('caching off: concurrent requests are not merged either, each makes its own call', async () => {
+    users.set('crowd', { uid: 'c' });
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => get('/u', 'crowd')));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(validator.calls.get('crowd'), 20);
+  });
+
   test('the cache is bounded by maxEntries (least recently used goes first)', async () => {
     for (const token of ['l1', 'l2', 'l3', 'l4']) {
       users.set(token, { uid: token });
