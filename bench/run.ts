@@ -228,7 +228,7 @@ function report(results: Measured[]): void {
   const ratio = (a: Measured | undefined, b: Measured | undefined, key: 'requestsPerSecond' | 'p99Ms') => (a && b ? a[key] / b[key] : Number.NaN);
   const add = (text: string, value: number, met: (v: number) => boolean) => targets.push({ text, value: fmt(value, 2), met: Number.isFinite(value) ? met(value) : null });
   add('cache-hit ≥ 0.90× bare', ratio(get('tg-hit'), bare, 'requestsPerSecond'), (v) => v >= 0.9);
-  add('(stricter, not a target) cache-hit vs bare dispatch', ratio(get('tg-hit'), get('bare-dispatch'), 'requestsPerSecond'), () => true);
+  targets.push({ text: '(for reference, not a target) cache-hit vs the bare dispatch proxy', value: fmt(ratio(get('tg-hit'), get('bare-dispatch'), 'requestsPerSecond'), 2), met: null });
   add('auth: none ≥ 0.95× bare', ratio(get('tg-none'), bare, 'requestsPerSecond'), (v) => v >= 0.95);
   add('cache-hit ≥ 1.4× nginx auth_request (no cache)', ratio(get('tg-hit'), get('nginx-auth'), 'requestsPerSecond'), (v) => v >= 1.4);
   add('p99 cache-hit ≤ 1.2× p99 auth: none', ratio(get('tg-hit'), get('tg-none'), 'p99Ms'), (v) => v <= 1.2);
@@ -238,7 +238,7 @@ function report(results: Measured[]): void {
   if (off) targets.push({ text: 'caching off: 1 validator call per request', value: `${off.validatorCalls} / ${off.backendRequests}`, met: off.validatorCalls === off.backendRequests });
   console.log('\n| target | measured | met |');
   console.log('|---|---:|---|');
-  for (const t of targets) console.log(`| ${t.text} | ${t.value} | ${t.met === null ? 'not measured' : t.met ? 'yes' : 'NO'} |`);
+  for (const t of targets) console.log(`| ${t.text} | ${t.value} | ${t.met === null ? '–' : t.met ? 'yes' : 'NO'} |`);
 
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -1,18 +1,19 @@
 /**
- * A running gateway: the node:http server, the current runtime (configuration, validator pools and
- * caches, upstream pools), the admin server, reload and drain. `serve`, `demo` and the tests all
- * start the gateway through here.
+ * A running gateway: the node:http server, the current runtime (see runtime.ts), metrics, the admin
+ * server, reload and drain. `serve`, `demo`, cluster workers and the tests all start the gateway
+ * through here.
  */
 import { createServer, type Server } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import type { GatewayConfig } from './config/compile.js';
+import { createProxyHandler } from './faces/proxy.js';
 import { listen, urlOf } from './http/listen.js';
-import { createProxyHandler, type Runtime } from './faces/proxy.js';
 import { AccessLog } from './observability/access-log.js';
-import { startAdminServer, type AdminServer } from './observability/admin.js';
+import { startAdminServer, type AdminHandlers, type AdminServer } from './observability/admin.js';
 import { createLogOutput, type LogOutput } from './observability/logger.js';
-import { closeUpstreamPools, createUpstreamPools } from './pipeline/proxy.js';
-import { closeValidatorStates, createValidatorStates } from './validators/state.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { revokeToken } from './pipeline/revoke.js';
+import { createRuntime, releaseRuntime, type Runtime } from './runtime.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -20,6 +21,10 @@ export interface GatewayOptions {
   readonly logDestination?: DestinationStream;
   /** How long a drain waits for in-flight requests before closing connections. */
   readonly drainTimeoutMs?: number;
+  /** Start the admin server when the configuration has one (a cluster worker leaves it to the primary). */
+  readonly admin?: boolean;
+  /** Bindings added to every log line (a worker's id). */
+  readonly logBindings?: Record<string, unknown>;
 }
 
 export interface Gateway {
@@ -27,28 +32,26 @@ export interface Gateway {
   readonly url: string;
   readonly adminUrl: string | null;
   readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
   /** Writes the access lines still batched in memory (they go out every 100 ms anyway). */
   flushLogs(): void;
   /** The runtime serving new requests now. */
   runtime(): Runtime;
+  /** What /readyz reports. */
+  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  /** Forgets a token in every cache (SPEC section 6). */
+  revoke(token: string): ReturnType<typeof revokeToken>;
   /** Swaps in a new configuration; requests in flight finish on the old one. */
   reload(config: GatewayConfig): Promise<void>;
   /** Stops accepting, lets in-flight requests finish (bounded), releases everything. */
   close(): Promise<void>;
 }
 
-function createRuntime(config: GatewayConfig, logger: Logger): Runtime {
-  return { config, validators: createValidatorStates(config), upstreams: createUpstreamPools(config), log: logger };
-}
-
-async function releaseRuntime(runtime: Runtime): Promise<void> {
-  await Promise.all([closeValidatorStates(runtime.validators), closeUpstreamPools(runtime.upstreams)]);
-}
-
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const output: LogOutput = createLogOutput(options.logDestination);
-  const logger = output.logger;
-  let runtime = createRuntime(options.config, logger);
+  const logger = options.logBindings === undefined ? output.logger : output.logger.child(options.logBindings);
+  const metrics = new GatewayMetrics();
+  let runtime = createRuntime(options.config, logger, metrics);
   const access = new AccessLog(output.sink);
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, createProxyHandler(() => runtime, access));
   // Upgrades (WebSocket) are not proxied: refuse them plainly instead of hanging.
@@ -57,8 +60,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { host, port } = options.config.server;
   await listen(server, port, host);
   const url = urlOf(server);
+
+  const readiness = () => {
+    const checks: Record<string, boolean> = { configuration: true, listening: server.listening };
+    if (runtime.shared !== null) checks.redis = runtime.shared.ready;
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+  const revoke = (token: string) => revokeToken(runtime, token);
+  const adminHandlers: AdminHandlers = {
+    ready: async () => readiness(),
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    revoke,
+  };
   let admin: AdminServer | null = null;
-  if (options.config.admin !== null) admin = await startAdminServer(options.config.admin, () => ({ ready: server.listening }));
+  if (options.config.admin !== null && options.admin !== false) admin = await startAdminServer(options.config.admin, adminHandlers);
   logger.info({ url, admin: admin?.url ?? null, routes: options.config.routes.length, validators: [...options.config.validators.keys()] }, 'listening');
 
   let closing: Promise<void> | null = null;
@@ -66,11 +81,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url,
     adminUrl: admin?.url ?? null,
     logger,
+    metrics,
     flushLogs: () => access.flush(),
     runtime: () => runtime,
+    readiness,
+    revoke,
     async reload(config) {
       const previous = runtime;
-      runtime = createRuntime(config, logger);
+      runtime = createRuntime(config, logger, metrics);
       logger.info({ routes: config.routes.length, validators: [...config.validators.keys()] }, 'configuration reloaded');
       // In-flight requests hold their own runtime reference; pool.close() waits for their calls.
       await releaseRuntime(previous);

@@ -1,33 +1,51 @@
 /**
- * The in-process cache: a bounded LRU per validator (`cache.maxEntries`), holding results until
- * their own `expiresAt`. `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
+ * The in-process cache: a bounded LRU per validator (`cache.maxEntries`). A result is fresh until
+ * its `expiresAt` and kept until its `staleUntil` (later only with `onUnavailable: stale`).
+ * `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
  */
 import { LRUCache } from 'lru-cache';
-import { denialOf, expiresAtOf, isUnavailable, type TokenResult } from './token-result.js';
+import { denialOf, expiresAtOf, isUnavailable, staleUntilOf, type TokenResult } from './token-result.js';
 
 export class ResultCache {
   readonly #entries: LRUCache<string, TokenResult>;
+  /** Keys revoked recently, until when: a validation already on its way must not store them again. */
+  readonly #revoked = new Map<string, number>();
 
   constructor(maxEntries: number) {
     this.#entries = new LRUCache<string, TokenResult>({ max: maxEntries });
   }
 
-  /** A result still usable at `now` (`clockNow()`); an expired one is dropped on the way. */
+  /** A fresh result at `now` (`clockNow()`); one past even its stale time is dropped on the way. */
   get(key: string, now: number): TokenResult | undefined {
     const result = this.#entries.get(key);
     if (result === undefined) return undefined;
     if (expiresAtOf(result) > now) return result;
-    this.#entries.delete(key);
+    if (staleUntilOf(result) <= now) this.#entries.delete(key);
     return undefined;
+  }
+
+  /** A result past its freshness but still within its stale time, for when the validator is down. */
+  getStale(key: string, now: number): TokenResult | undefined {
+    const result = this.#entries.peek(key);
+    return result !== undefined && staleUntilOf(result) > now ? result : undefined;
   }
 
   /** Stores a judged result that is still usable at `now`; an unavailable one is never stored. */
   set(key: string, result: TokenResult, now: number): void {
-    if (!isUnavailable(denialOf(result)) && expiresAtOf(result) > now) this.#entries.set(key, result);
+    if (isUnavailable(denialOf(result)) || staleUntilOf(result) <= now) return;
+    if (this.#revoked.size > 0 && this.#wasRevoked(key, now)) return;
+    this.#entries.set(key, result);
   }
 
-  delete(key: string): boolean {
-    return this.#entries.delete(key);
+  /** Forgets `key`, and refuses to store it again for `quarantineMs` (calls in flight). */
+  revoke(key: string, now: number, quarantineMs: number): void {
+    this.#entries.delete(key);
+    this.#revoked.set(key, now + quarantineMs);
+  }
+
+  #wasRevoked(key: string, now: number): boolean {
+    for (const [revokedKey, until] of this.#revoked) if (until <= now) this.#revoked.delete(revokedKey);
+    return this.#revoked.has(key);
   }
 
   get size(): number {

@@ -7,9 +7,14 @@
  * (bench/memory.ts) and a JS object with an array of strings costs twice that:
  *
  *   [0]      denial: 0 for a valid token, else 1 + its index in DENIALS
- *   [1..6]   expiresAt, 48-bit big-endian, on the `clockNow()` scale
- *   [7..]    scope (space-separated), then "\n" + each identity value in turn, MISSING for a
+ *   [1..6]   expiresAt, 48-bit big-endian, on the `clockNow()` scale: fresh until then
+ *   [7..12]  staleUntil, the same way: usable while the validator is down (`onUnavailable:
+ *            stale`) until then; equal to expiresAt otherwise
+ *   [13..]   scope (space-separated), then "\n" + each identity value in turn, MISSING for a
  *            value whose path matched nothing
+ *
+ * The portable form (for the shared Redis cache) is the same with both times in epoch ms, since
+ * every process has its own clock origin.
  *
  * "\n" and MISSING can occur in neither part: identity values with control characters are never
  * rendered (identity/plan.ts) and scope tokens are kept only when they are RFC 6749 scope tokens.
@@ -25,11 +30,12 @@ export type TokenResult = string & { readonly [tokenResult]: true };
 const DENIALS: readonly Denial[] = [
   'validator_rejected', 'token_inactive', 'token_expired', 'token_not_yet_valid', 'token_claims_malformed',
   'validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer',
+  'validator_circuit_open', 'validator_overloaded',
 ];
-const UNAVAILABLE: ReadonlySet<Denial> = new Set<Denial>(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer']);
+const UNAVAILABLE: ReadonlySet<Denial> = new Set<Denial>(DENIALS.slice(5));
 const SEPARATOR = '\n';
 const MISSING = '\x01';
-const HEAD = 7;
+const HEAD = 13;
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -51,14 +57,25 @@ export function clockAt(epochMs: number): number {
   return epochMs - CLOCK_ORIGIN;
 }
 
-export function encodeResult(denial: Denial | null, expiresAt: number, scopes: readonly string[], identity: readonly (string | undefined)[]): TokenResult {
-  let at = Math.max(0, Math.floor(expiresAt));
-  let head = '';
+function time48(ms: number): string {
+  let at = Math.max(0, Math.floor(ms));
+  let out = '';
   for (let i = 0; i < 6; i++) {
-    head = String.fromCharCode(at % 256) + head;
+    out = String.fromCharCode(at % 256) + out;
     at = Math.floor(at / 256);
   }
-  let text = String.fromCharCode(denial === null ? 0 : 1 + DENIALS.indexOf(denial)) + head + scopes.filter((s) => SCOPE_TOKEN.test(s)).join(' ');
+  return out;
+}
+
+function readTime48(text: string, from: number): number {
+  let at = 0;
+  for (let i = from; i < from + 6; i++) at = at * 256 + text.charCodeAt(i);
+  return at;
+}
+
+export function encodeResult(denial: Denial | null, expiresAt: number, staleUntil: number, scopes: readonly string[], identity: readonly (string | undefined)[]): TokenResult {
+  let text = String.fromCharCode(denial === null ? 0 : 1 + DENIALS.indexOf(denial)) + time48(expiresAt) + time48(Math.max(expiresAt, staleUntil));
+  text += scopes.filter((s) => SCOPE_TOKEN.test(s)).join(' ');
   for (const value of identity) text += SEPARATOR + (value ?? MISSING);
   // A fresh flat string: the concatenation above is a rope that would keep every piece alive.
   return Buffer.from(text, 'latin1').toString('latin1') as TokenResult;
@@ -70,9 +87,23 @@ export function denialOf(result: TokenResult): Denial | null {
 }
 
 export function expiresAtOf(result: TokenResult): number {
-  let at = 0;
-  for (let i = 1; i < HEAD; i++) at = at * 256 + result.charCodeAt(i);
-  return at;
+  return readTime48(result, 1);
+}
+
+export function staleUntilOf(result: TokenResult): number {
+  return readTime48(result, 7);
+}
+
+/** The result with epoch times, to share with other processes. */
+export function toPortable(result: TokenResult): string {
+  return result[0] + time48(expiresAtOf(result) + CLOCK_ORIGIN) + time48(staleUntilOf(result) + CLOCK_ORIGIN) + result.slice(HEAD);
+}
+
+/** A portable result on this process's clock; `null` when it is not one. */
+export function fromPortable(text: string): TokenResult | null {
+  if (text.length < HEAD || text.charCodeAt(0) > DENIALS.length) return null;
+  const flat = text[0] + time48(readTime48(text, 1) - CLOCK_ORIGIN) + time48(readTime48(text, 7) - CLOCK_ORIGIN) + text.slice(HEAD);
+  return Buffer.from(flat, 'latin1').toString('latin1') as TokenResult;
 }
 
 function scopeEnd(result: TokenResult): number {

@@ -30,6 +30,9 @@ export interface ValidatorConfig {
   readonly onUnavailable: OnUnavailable;
   readonly staleIfErrorSeconds: number;
   readonly clockSkewSeconds: number;
+  /** Consecutive failures that open the circuit (0: never), and for how long it stays open. */
+  readonly circuitBreaker: { readonly failures: number; readonly cooldownSeconds: number };
+  readonly maxConcurrentCalls: number;
   /** The identity plans of every route that may use this validator, rendered when a result is stored. */
   readonly identityPlans: readonly IdentityPlan[];
   /** Where each plan's values start in a result's `identity` list. */
@@ -88,6 +91,8 @@ export interface GatewayConfig {
   /** Lower-case names of every identity header of every route: stripped from every request. */
   readonly identityHeaderNames: ReadonlySet<string>;
   readonly denials: Denials;
+  /** Shared second-level cache across instances (SPEC section 6), or null. */
+  readonly redis: { readonly url: string; readonly timeoutMs: number } | null;
 }
 
 /** Headers a backend relies on for framing or routing; an identity header must not replace them. */
@@ -97,10 +102,6 @@ const RESERVED_IDENTITY_HEADERS = new Set([
 ]);
 
 export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfig {
-  if (raw.cache?.redis !== undefined) {
-    problems.push({ path: 'cache.redis', message: 'the shared Redis cache is not available in this version yet' });
-  }
-
   const plans: IdentityPlan[] = [];
   const planOwners = new Map<IdentityPlan, Set<string>>();
   const validatorNames = Object.keys(raw.validators);
@@ -144,7 +145,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
   const validators = new Map<string, ValidatorConfig>();
   for (const [name, validator] of Object.entries(raw.validators)) {
     const identityPlans = plans.filter((plan) => planOwners.get(plan)?.has(name));
-    validators.set(name, compileValidator(name, validator, identityPlans, problems));
+    validators.set(name, compileValidator(name, validator, identityPlans));
   }
 
   const compiledRoutes = routes.map(({ validatorNames: names, rawValidator, ...route }) =>
@@ -160,6 +161,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
     routeGroups: groupRoutes(compiledRoutes, raw.realm, problems),
     identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => h.name.toLowerCase()))),
     denials: renderDenials(raw.realm),
+    redis: raw.cache?.redis === undefined ? null : Object.freeze({ url: raw.cache.redis, timeoutMs: raw.cache.redisTimeoutMs }),
   });
 }
 
@@ -238,10 +240,7 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[], problems: Problem[]): ValidatorConfig {
-  if (raw.onUnavailable === 'stale') {
-    problems.push({ path: `validators.${name}.onUnavailable`, message: 'stale is not available in this version yet; use deny or deny-401' });
-  }
+function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[]): ValidatorConfig {
   const url = new URL(raw.url);
   for (const [key, value] of Object.entries(raw.query)) url.searchParams.append(key, value);
   const headers: Record<string, string> = { accept: raw.style === 'rfc7662' ? 'application/json' : 'application/json, */*;q=0.5' };
@@ -285,6 +284,8 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     onUnavailable: raw.onUnavailable,
     staleIfErrorSeconds: raw.staleIfErrorSeconds,
     clockSkewSeconds: raw.clockSkewSeconds,
+    circuitBreaker: Object.freeze({ ...raw.circuitBreaker }),
+    maxConcurrentCalls: raw.maxConcurrentCalls,
     identityPlans: Object.freeze(identityPlans),
     identityOffsets,
     identityWidth: width,

@@ -101,6 +101,11 @@ const validator = z
     onUnavailable: oneOf(['deny', 'deny-401', 'stale']).default('deny'),
     staleIfErrorSeconds: integer(0).default(300),
     clockSkewSeconds: integer(0, 86_400).default(30),
+    // Beyond SPEC section 3: protection of a validator that is down or slow.
+    circuitBreaker: z
+      .strictObject({ failures: integer(0, 1_000).default(5), cooldownSeconds: integer(1, 3_600).default(10) })
+      .default({ failures: 5, cooldownSeconds: 10 }),
+    maxConcurrentCalls: integer(1, 100_000).default(256),
   })
   .superRefine((v, ctx) => {
     // RFC 7662 §2.1: the introspection request is a POST with a form body.
@@ -163,7 +168,12 @@ export const configSchema = z.strictObject({
   ).default({}),
   cache: z
     .strictObject({
-      redis: z.string({ error: 'must be a redis:// URL' }).optional(),
+      redis: z
+        .string({ error: 'must be a redis:// or rediss:// URL' })
+        .refine((value) => URL.canParse(value) && ['redis:', 'rediss:'].includes(new URL(value).protocol), { error: 'must be a redis:// or rediss:// URL' })
+        .optional(),
+      /** How long a request waits for Redis before it goes on without it. */
+      redisTimeoutMs: integer(1, 10_000).default(50),
     })
     .optional(),
   routes: z.array(route, { error: 'must be a list of routes' }).min(1, { error: 'must list at least one route' }),

@@ -14,17 +14,14 @@ import type { AccessEntry, AccessLog } from '../observability/access-log.js';
 import { attachIdentity } from '../pipeline/attach-identity.js';
 import type { Outcome, Reason } from '../pipeline/decide.js';
 import type { TokenSource } from '../pipeline/extract-token.js';
-import { authorize, isNormalPath, matchRoute, parseTarget, refuse, type Core, type Exchange } from '../pipeline/index.js';
+import { authorize, isNormalPath, matchRoute, parseTarget, refuse, type Exchange } from '../pipeline/index.js';
 import type { CacheOutcome } from '../pipeline/lookup-cache.js';
-import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener, type UpstreamPools } from '../pipeline/proxy.js';
+import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener } from '../pipeline/proxy.js';
+import type { Runtime } from '../runtime.js';
 
 /** The most of a form body read to look for `access_token` (RFC 6750 §2.2). */
 export const MAX_FORM_BYTES = 1024 * 1024;
 
-/** Everything one configuration generation needs to serve; swapped whole on reload. */
-export interface Runtime extends Core {
-  readonly upstreams: UpstreamPools;
-}
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const requestIdPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}-`;
@@ -82,7 +79,14 @@ class ProxyExchange implements Exchange, UpstreamListener, AccessEntry {
   respond(): void {
     const response = this.response!;
     sendPrepared(this.res, response, this.method === 'HEAD');
-    this.access.write(this, response.status);
+    this.finish(response.status);
+  }
+
+  /** The exchange is over: one access line, one count. */
+  finish(status: number): void {
+    this.access.write(this, status);
+    const runtime = this.runtime;
+    runtime.metrics.request(this.route === null ? runtime.unroutedCounts : runtime.routeCounts[this.route.index]!, this.outcome ?? 'deny', this.reason);
   }
 
   upstreamDone(status: number, failure: UpstreamFailure | null): void {
@@ -95,7 +99,7 @@ class ProxyExchange implements Exchange, UpstreamListener, AccessEntry {
       this.outcome = 'error';
       this.reason = failure;
     }
-    this.access.write(this, status);
+    this.finish(status);
   }
 }
 

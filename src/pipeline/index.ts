@@ -7,6 +7,8 @@
  * answer. `authorize` returns synchronously on a cache hit and a promise only when it must wait.
  */
 import type { Logger } from 'pino';
+import type { SharedCache } from '../cache/redis.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
 import { tokenKey } from '../cache/key.js';
 import { clockNow, type TokenResult } from '../cache/token-result.js';
@@ -23,6 +25,9 @@ export interface Core {
   readonly config: GatewayConfig;
   readonly validators: ReadonlyMap<ValidatorConfig, ValidatorState>;
   readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  /** The Redis second level (`cache.redis`), or null. */
+  readonly shared: SharedCache | null;
 }
 
 /** One request as the core sees it; a face fills the inputs, the stages fill the rest. */
@@ -56,7 +61,7 @@ export function authorize(core: Core, ex: Exchange): void | Promise<void> {
 
   const key = tokenKey(validator.name, extraction.token);
   ex.tokenKey = key;
-  const found = lookupResult(state, key, extraction.token, clockNow(), core.log, ex);
+  const found = lookupResult(core, state, key, extraction.token, clockNow(), ex);
   if (found instanceof Promise) {
     return found.then(
       (result) => conclude(core, ex, route, result),

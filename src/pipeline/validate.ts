@@ -3,40 +3,69 @@
  * into a result that can be cached, with every identity header already rendered. Never throws:
  * whatever goes wrong becomes an "unavailable" result, and the caller fails closed.
  */
-import type { Logger } from 'pino';
 import type { ValidatorConfig } from '../config/compile.js';
 import { clockAt, encodeResult, type TokenResult } from '../cache/token-result.js';
 import { renderIdentityValues, type DroppedIdentityHeader } from '../identity/plan.js';
 import { callValidator, ValidatorCallError } from '../validators/call.js';
 import { judgeAnswer, type Judgement, type UnavailableReason } from '../validators/judge.js';
 import type { ValidatorState } from '../validators/state.js';
+import type { Core } from './index.js';
 
-export async function validate(state: ValidatorState, token: string, fingerprint: string, log: Logger): Promise<TokenResult> {
+/**
+ * One validation, guarded: at most `maxConcurrentCalls` at a time and none while the circuit
+ * breaker is open (both answer "unavailable" at once); every call observed in the metrics.
+ */
+export async function validate(core: Core, state: ValidatorState, token: string, fingerprint: string): Promise<TokenResult> {
+  const { config, breaker } = state;
+  const nowMs = Date.now();
+  if (state.active >= config.maxConcurrentCalls) return unavailable(config, 'validator_overloaded', nowMs);
+  if (!breaker.admit(clockAt(nowMs))) return unavailable(config, 'validator_circuit_open', nowMs);
+
+  state.active++;
   state.calls++;
+  const started = performance.now();
+  let status: number | null = null;
   let judgement: Judgement;
   try {
-    const answer = await callValidator(state.pool, state.config, token);
-    judgement = judgeAnswer(answer, state.config, Date.now() / 1000);
+    const answer = await callValidator(state.pool, config, token);
+    status = answer.status;
+    judgement = judgeAnswer(answer, config, Date.now() / 1000);
   } catch (error) {
     const reason: UnavailableReason = error instanceof ValidatorCallError ? error.reason : 'validator_unreachable';
-    log.warn({ validator: state.config.name, fp: fingerprint, reason, err: (error as Error).message }, 'validator unavailable');
+    core.log.warn({ validator: config.name, fp: fingerprint, reason, err: (error as Error).message }, 'validator unavailable');
     judgement = { kind: 'unavailable', reason };
+  } finally {
+    state.active--;
   }
-  return toTokenResult(judgement, state.config, Date.now(), (dropped) =>
-    log.warn({ validator: state.config.name, fp: fingerprint, header: dropped.header, reason: dropped.reason }, 'identity header dropped'),
+  core.metrics.validatorCall(config.name, status, (performance.now() - started) / 1000);
+  if (judgement.kind === 'unavailable') breaker.failed(clockAt(Date.now()));
+  else breaker.succeeded();
+  core.metrics.circuit(config.name, breaker.isOpen(clockAt(Date.now())));
+
+  return toTokenResult(judgement, config, Date.now(), (dropped) =>
+    core.log.warn({ validator: config.name, fp: fingerprint, header: dropped.header, reason: dropped.reason }, 'identity header dropped'),
   );
+}
+
+function unavailable(config: ValidatorConfig, reason: UnavailableReason, nowMs: number): TokenResult {
+  return toTokenResult({ kind: 'unavailable', reason }, config, nowMs, () => undefined);
 }
 
 /** Cache lifetime (SPEC section 6): ttl for a valid token but never past its `exp`; negative ttl otherwise. */
 export function toTokenResult(judgement: Judgement, validator: ValidatorConfig, nowMs: number, onDropped: (dropped: DroppedIdentityHeader) => void): TokenResult {
   const now = clockAt(nowMs);
-  if (judgement.kind === 'unavailable') return encodeResult(judgement.reason, now, [], []);
-  if (judgement.kind === 'invalid') return encodeResult(judgement.reason, now + validator.cache.negativeTtlSeconds * 1000, [], []);
-  let expiresAt = now + validator.cache.ttlSeconds * 1000;
-  if (judgement.exp !== undefined) expiresAt = Math.min(expiresAt, clockAt(judgement.exp * 1000));
+  if (judgement.kind === 'unavailable') return encodeResult(judgement.reason, now, now, [], []);
+  if (judgement.kind === 'invalid') {
+    const expiresAt = now + validator.cache.negativeTtlSeconds * 1000;
+    return encodeResult(judgement.reason, expiresAt, expiresAt, [], []);
+  }
+  const exp = judgement.exp === undefined ? Infinity : clockAt(judgement.exp * 1000);
+  const expiresAt = Math.min(now + validator.cache.ttlSeconds * 1000, exp);
+  // SPEC section 4: a stale positive result serves up to staleIfErrorSeconds past its ttl, never past exp.
+  const staleUntil = validator.onUnavailable === 'stale' ? Math.min(expiresAt + validator.staleIfErrorSeconds * 1000, exp) : expiresAt;
   const values: (string | undefined)[] = new Array(validator.identityWidth);
   const dropped: DroppedIdentityHeader[] = [];
   for (const plan of validator.identityPlans) renderIdentityValues(plan, judgement.claims, values, validator.identityOffsets.get(plan)!, dropped);
   for (const item of dropped) onDropped(item);
-  return encodeResult(null, expiresAt, judgement.scopes, values);
+  return encodeResult(null, expiresAt, staleUntil, judgement.scopes, values);
 }

@@ -12,6 +12,9 @@ import { buildValidatorRequest } from './request.js';
 /** The most of a validator's answer that is ever read (SPEC: bounded; user info is small). */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
+/** Connection failures that happen before a single byte of the request was sent. */
+const RETRY_ONCE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 export class ValidatorCallError extends Error {
   readonly reason: UnavailableReason;
   constructor(reason: UnavailableReason, message: string) {
@@ -35,9 +38,14 @@ export function createValidatorPool(validator: ValidatorConfig): Pool {
 export async function callValidator(pool: Dispatcher, validator: ValidatorConfig, token: string): Promise<ValidatorAnswer> {
   const request = buildValidatorRequest(validator, token);
   const signal = AbortSignal.timeout(validator.timeoutMs);
+  const send = () => pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
   let response: Dispatcher.ResponseData;
   try {
-    response = await pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
+    response = await send().catch((error: unknown) => {
+      // One retry, and only when the connection could not even be made: the request never left.
+      if (!signal.aborted && RETRY_ONCE.has((error as { code?: string }).code ?? '')) return send();
+      throw error;
+    });
   } catch (error) {
     throw toCallError(error);
   }

@@ -22,7 +22,11 @@ export type UnavailableReason =
   | 'validator_unreachable'
   | 'validator_server_error'
   | 'validator_throttled'
-  | 'validator_bad_answer';
+  | 'validator_bad_answer'
+  /** The circuit breaker is open: recent calls failed, none is made for a while. */
+  | 'validator_circuit_open'
+  /** `maxConcurrentCalls` calls are already waiting on this validator. */
+  | 'validator_overloaded';
 
 export interface ValidatorAnswer {
   readonly status: number;

@@ -1,9 +1,10 @@
-/** What the gateway keeps per validator while it runs: its pool, its cache, its pending calls. */
+/** What the gateway keeps per validator while it runs: its pool, its cache, its pending calls, its breaker. */
 import type { Pool } from 'undici';
 import type { GatewayConfig, ValidatorConfig } from '../config/compile.js';
 import { ResultCache } from '../cache/memory.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { TokenResult } from '../cache/token-result.js';
+import { CircuitBreaker } from './breaker.js';
 import { createValidatorPool } from './call.js';
 
 export interface ValidatorState {
@@ -12,7 +13,10 @@ export interface ValidatorState {
   /** `null` when caching is off for this validator. */
   readonly cache: ResultCache | null;
   readonly inflight: SingleFlight<TokenResult>;
-  /** Number of calls made to the validator (for tests and metrics). */
+  readonly breaker: CircuitBreaker;
+  /** Calls waiting on the validator now (bounded by `maxConcurrentCalls`). */
+  active: number;
+  /** Calls made to the validator so far. */
   calls: number;
 }
 
@@ -25,6 +29,8 @@ export function createValidatorStates(config: GatewayConfig): ReadonlyMap<Valida
       pool: createValidatorPool(validator),
       cache: caching ? new ResultCache(validator.cache.maxEntries) : null,
       inflight: new SingleFlight<TokenResult>(),
+      breaker: new CircuitBreaker(validator.circuitBreaker.failures, validator.circuitBreaker.cooldownSeconds * 1000),
+      active: 0,
       calls: 0,
     });
   }

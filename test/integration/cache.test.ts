@@ -47,8 +47,8 @@ describe('caching and single flight', () => {
     const lines = gw.logs.requests().filter((line) => line.path === '/c');
     assert.equal(lines.filter((line) => line.cache === 'miss').length, 1);
     // The others joined the pending call, or (when the load made them late) found its stored result.
-    assert.equal(lines.filter((line) => line.cache === 'shared' || line.cache === 'hit').length, 49);
-    assert.ok(lines.some((line) => line.cache === 'shared'), 'at least one request joined the pending call');
+    assert.equal(lines.filter((line) => line.cache === 'joined' || line.cache === 'hit').length, 49);
+    assert.ok(lines.some((line) => line.cache === 'joined'), 'at least one request joined the pending call');
   });
 
   test('a cached positive result is reused within its ttl', async () => {

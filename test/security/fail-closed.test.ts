@@ -73,13 +73,15 @@ describe('fail closed when the validator cannot give an answer', () => {
     backend = await startSampleBackend();
     const deadPort = await closedPort();
     const dead = `http://127.0.0.1:${deadPort}/introspect`;
+    // The circuit breaker is off here: every case must reach the validator (resilience.test.ts tests the breaker).
+    const noBreaker = { circuitBreaker: { failures: 0 } };
     gw = await startTestGateway({
       validators: {
-        main: { url: seed.validationUrl, timeoutMs: 200 },
-        dead: { url: dead, timeoutMs: 200 },
-        odd: { url: `${urlOf(odd)}/check`, timeoutMs: 500 },
-        lenient: { url: dead, timeoutMs: 200, onUnavailable: 'deny-401' },
-        lenientLive: { url: seed.validationUrl, timeoutMs: 200, onUnavailable: 'deny-401' },
+        main: { url: seed.validationUrl, timeoutMs: 200, ...noBreaker },
+        dead: { url: dead, timeoutMs: 200, ...noBreaker },
+        odd: { url: `${urlOf(odd)}/check`, timeoutMs: 500, ...noBreaker },
+        lenient: { url: dead, timeoutMs: 200, onUnavailable: 'deny-401', ...noBreaker },
+        lenientLive: { url: seed.validationUrl, timeoutMs: 200, onUnavailable: 'deny-401', ...noBreaker },
       },
       routes: [
         { path: '/main', upstream: backend.url, validator: 'main', identityHeaders: { 'X-User-Id': 'uid' } },

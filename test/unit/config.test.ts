@@ -341,15 +341,28 @@ describe('buildConfig: validator rules', () => {
     doc.validators.v!.requireActive = true;
     assert.equal(buildConfig(doc, {}).validators.get('v')!.requireActive, 'true');
   });
-  test('cache.redis is not available in this version yet', () => {
+  test('cache.redis takes a redis:// or rediss:// URL, with a default wait of 50 ms', () => {
     const doc = minimal();
     doc.cache = { redis: 'redis://127.0.0.1:6379' };
-    hasProblem(doc, 'cache.redis', /not available in this version yet/);
+    assert.deepEqual(buildConfig(doc, {}).redis, { url: 'redis://127.0.0.1:6379', timeoutMs: 50 });
+    doc.cache = { redis: 'http://127.0.0.1:6379' };
+    hasProblem(doc, 'cache.redis', /redis:\/\/ or rediss:\/\//);
   });
-  test('onUnavailable: stale is not available in this version yet', () => {
+  test('onUnavailable: stale is accepted, with staleIfErrorSeconds', () => {
     const doc = minimal();
     doc.validators.v!.onUnavailable = 'stale';
-    hasProblem(doc, 'validators.v.onUnavailable', /not available in this version yet/);
+    doc.validators.v!.staleIfErrorSeconds = 60;
+    const v = buildConfig(doc, {}).validators.get('v')!;
+    assert.equal(v.onUnavailable, 'stale');
+    assert.equal(v.staleIfErrorSeconds, 60);
+  });
+  test('circuitBreaker and maxConcurrentCalls have defaults and bounds', () => {
+    const v = buildConfig(minimal(), {}).validators.get('v')!;
+    assert.deepEqual(v.circuitBreaker, { failures: 5, cooldownSeconds: 10 });
+    assert.equal(v.maxConcurrentCalls, 256);
+    const doc = minimal();
+    doc.validators.v!.circuitBreaker = { failures: 3, cooldownSeconds: 0 };
+    hasProblem(doc, 'validators.v.circuitBreaker.cooldownSeconds', /whole number/);
   });
   test('onUnavailable: deny-401 is accepted', () => {
     const doc = minimal();
@@ -468,11 +481,10 @@ describe('buildConfig: several problems at once', () => {
   });
   test('compile-stage problems are collected together too', () => {
     const doc = minimal();
-    doc.validators.w = { url: 'https://as2.example/check', onUnavailable: 'stale' };
+    doc.validators.w = { url: 'https://as2.example/check' };
     doc.routes[0]!.identityHeaders = { Host: 'uid' };
     doc.routes.push({ path: '/b', upstream: 'http://b', validator: 'ghost' });
-    doc.cache = { redis: 'redis://r' };
-    assert.deepEqual(paths(doc).sort(), ['cache.redis', 'routes[0].identityHeaders.Host', 'routes[0].validator', 'routes[1].validator', 'validators.w.onUnavailable']);
+    assert.deepEqual(paths(doc).sort(), ['routes[0].identityHeaders.Host', 'routes[0].validator', 'routes[1].validator']);
   });
   test('the error message has one "path: message" line per problem', () => {
     const doc = minimal();

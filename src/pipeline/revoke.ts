@@ -1,0 +1,45 @@
+/**
+ * Revocation (SPEC section 6, `POST /revoke`): a token is forgotten by every validator's cache
+ * here, in Redis, and, through Redis pub/sub, in every other instance's memory. A validation of
+ * that token already in flight cannot store its answer again (see ResultCache.revoke).
+ */
+import { tokenKey } from '../cache/key.js';
+import { clockNow } from '../cache/token-result.js';
+import type { ValidatorState } from '../validators/state.js';
+import type { Core } from './index.js';
+
+/** Long enough for any call already in flight to end (its deadline, and one retry). */
+function quarantineMs(state: ValidatorState): number {
+  return state.config.timeoutMs * 2 + 100;
+}
+
+export interface Revocation {
+  /** Validators whose cache was asked to forget the token. */
+  readonly validators: number;
+  /** Whether other instances were told through Redis. */
+  readonly everywhere: boolean;
+}
+
+export async function revokeToken(core: Core, token: string): Promise<Revocation> {
+  const now = clockNow();
+  const names: string[] = [];
+  const hexKeys: string[] = [];
+  for (const state of core.validators.values()) {
+    const key = tokenKey(state.config.name, token);
+    state.cache?.revoke(key, now, quarantineMs(state));
+    names.push(state.config.name);
+    hexKeys.push(Buffer.from(key, 'latin1').toString('hex'));
+  }
+  if (core.shared === null) return { validators: names.length, everywhere: false };
+  await core.shared.revoke(names, token, hexKeys);
+  return { validators: names.length, everywhere: true };
+}
+
+/** Another instance revoked a token: forget its keys here too (they name no validator, so every cache is asked). */
+export function forgetRevokedKeys(core: Core, hexKeys: readonly string[]): void {
+  const now = clockNow();
+  for (const hex of hexKeys) {
+    const key = Buffer.from(hex, 'hex').toString('latin1');
+    for (const state of core.validators.values()) state.cache?.revoke(key, now, quarantineMs(state));
+  }
+}
