@@ -40,7 +40,7 @@ export interface Gateway {
   /** What /readyz reports. */
   readiness(): { ready: boolean; checks: Record<string, boolean> };
   /** Forgets a token in every cache (SPEC section 6). */
-  revoke(token: string): ReturnType<typeof revokeToken>;
+  revoke(token: string, announce?: boolean): ReturnType<typeof revokeToken>;
   /** Swaps in a new configuration; requests in flight finish on the old one. */
   reload(config: GatewayConfig): Promise<void>;
   /** Stops accepting, lets in-flight requests finish (bounded), releases everything. */
@@ -66,11 +66,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (runtime.shared !== null) checks.redis = runtime.shared.ready;
     return { ready: Object.values(checks).every(Boolean), checks };
   };
-  const revoke = (token: string) => revokeToken(runtime, token);
+  const revoke = (token: string, announce = true) => revokeToken(runtime, token, announce);
   const adminHandlers: AdminHandlers = {
     ready: async () => readiness(),
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    revoke,
+    revoke: (token) => revoke(token),
   };
   let admin: AdminServer | null = null;
   if (options.config.admin !== null && options.admin !== false) admin = await startAdminServer(options.config.admin, adminHandlers);

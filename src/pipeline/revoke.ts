@@ -20,7 +20,8 @@ export interface Revocation {
   readonly everywhere: boolean;
 }
 
-export async function revokeToken(core: Core, token: string): Promise<Revocation> {
+/** `announce` false: this process only (another worker of the instance tells Redis and the others). */
+export async function revokeToken(core: Core, token: string, announce = true): Promise<Revocation> {
   const now = clockNow();
   const names: string[] = [];
   const hexKeys: string[] = [];
@@ -30,7 +31,7 @@ export async function revokeToken(core: Core, token: string): Promise<Revocation
     names.push(state.config.name);
     hexKeys.push(Buffer.from(key, 'latin1').toString('hex'));
   }
-  if (core.shared === null) return { validators: names.length, everywhere: false };
+  if (core.shared === null || !announce) return { validators: names.length, everywhere: false };
   await core.shared.revoke(names, token, hexKeys);
   return { validators: names.length, everywhere: true };
 }
