@@ -30,11 +30,15 @@ export class ResultCache {
     return result !== undefined && staleUntilOf(result) > now ? result : undefined;
   }
 
-  /** Stores a judged result that is still usable at `now`; an unavailable one is never stored. */
-  set(key: string, result: TokenResult, now: number): void {
-    if (isUnavailable(denialOf(result)) || staleUntilOf(result) <= now) return;
-    if (this.#revoked.size > 0 && this.#wasRevoked(key, now)) return;
+  /**
+   * Stores a judged result that is still usable at `now`; an unavailable one, or one of a token
+   * revoked meanwhile, is never stored. `true` when stored (and so fit to share with Redis).
+   */
+  set(key: string, result: TokenResult, now: number): boolean {
+    if (isUnavailable(denialOf(result)) || staleUntilOf(result) <= now) return false;
+    if (this.#revoked.size > 0 && this.#wasRevoked(key, now)) return false;
     this.#entries.set(key, result);
+    return true;
   }
 
   /** Forgets `key`, and refuses to store it again for `quarantineMs` (calls in flight). */

@@ -92,9 +92,9 @@ export class SharedCache {
     this.#subscriber.on('message', (_channel: string, message: string) => options.onRevoked(message.split(',').filter((key) => /^[0-9a-f]{64}$/.test(key))));
   }
 
-  /** Connected and answering. */
+  /** Connected and answering, and listening for revocations. */
   get ready(): boolean {
-    return this.#client.status === 'ready';
+    return this.#client.status === 'ready' && this.#subscriber.status === 'ready';
   }
 
   async get(validatorName: string, token: string): Promise<TokenResult | null> {

@@ -66,7 +66,7 @@ async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache
     core.metrics.cache('stale');
     return stale;
   }
-  cache.set(key, result, now);
-  core.shared?.set(name, token, result, staleUntilOf(result) - now);
+  // A token revoked while this call was in flight is stored neither here nor in Redis.
+  if (cache.set(key, result, now)) core.shared?.set(name, token, result, staleUntilOf(result) - now);
   return result;
 }
