@@ -143,7 +143,7 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
 function decideAndForward(ex: ProxyExchange): void {
   const pending = authorize(ex.runtime, ex);
   if (pending === undefined) forwardOrRespond(ex);
-  else pending.then(() => forwardOrRespond(ex), () => failClosed(ex));
+  else pending.then(() => forwardOrRespond(ex)).catch(() => failClosed(ex));
 }
 
 function forwardOrRespond(ex: ProxyExchange): void {

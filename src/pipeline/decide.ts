@@ -4,7 +4,7 @@
  * (503, or 401 with `onUnavailable: deny-401`) is configuration.
  */
 import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
-import { denialOf, hasScopes, type TokenResult } from '../cache/token-result.js';
+import { denialOf, hasScopes, isUnavailable, type Denial, type TokenResult } from '../cache/token-result.js';
 import type { DenialId, PreparedResponse } from '../http/errors.js';
 import type { InvalidReason, UnavailableReason } from '../validators/judge.js';
 import type { ExtractionFailure } from './extract-token.js';
@@ -33,18 +33,23 @@ export function decide(result: TokenResult, route: RouteConfig): Reason | null {
   return route.requiredScopes.length === 0 || hasScopes(result, route.requiredScopes) ? null : 'insufficient_scope';
 }
 
-const UNAVAILABLE: ReadonlySet<Reason> = new Set<Reason>(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer']);
 const UPSTREAM: ReadonlySet<Reason> = new Set<Reason>(['upstream_unreachable', 'upstream_timeout']);
 
+/** The validator could not say: the reasons cache/token-result.ts calls unavailable. */
+function unavailable(reason: Reason): boolean {
+  return isUnavailable(reason as Denial);
+}
+
 export function outcomeOf(reason: Reason): Outcome {
-  return UNAVAILABLE.has(reason) || UPSTREAM.has(reason) ? 'error' : 'deny';
+  return unavailable(reason) || UPSTREAM.has(reason) ? 'error' : 'deny';
 }
 
 /** The answer the client gets for `reason` (SPEC section 4). */
 export function responseFor(config: GatewayConfig, reason: Reason, route: RouteConfig | null, validator: ValidatorConfig | null): PreparedResponse {
   if (reason === 'insufficient_scope' && route !== null) return route.insufficientScope;
-  if (UNAVAILABLE.has(reason)) {
+  if (unavailable(reason)) {
     return validator?.onUnavailable === 'deny-401' ? config.denials.validator_unavailable_as_invalid : config.denials.validator_unavailable;
   }
-  return config.denials[reason as DenialId];
+  // A reason without an entry of its own still gets an answer, and a closed one.
+  return config.denials[reason as DenialId] ?? config.denials.validator_unavailable;
 }
