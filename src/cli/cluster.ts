@@ -28,6 +28,10 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
   const ready = new Set<number>();
   const pending = new Map<string, { replies: Record<string, unknown>[]; expected: number; done: (replies: Record<string, unknown>[]) => void }>();
   let stopping = false;
+  // The workers share the listening socket and accept for themselves. With Node's default
+  // round-robin the primary accepts and hands each connection over, and one handed to a worker
+  // that has just died is never answered (nodejs/node-v0.x-archive#7928).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
 
   const fork = (): void => {
     const worker = cluster.fork();

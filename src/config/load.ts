@@ -50,10 +50,12 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.
   const interpolated = interpolate(document, env, problems);
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) {
+    // A key whose variable is unset is reported once, for the variable, not again for its empty value.
+    const unset = new Set(problems.map((problem) => problem.path));
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
-      } else {
+      } else if (!unset.has(formatPath(issue.path))) {
         problems.push({ path: formatPath(issue.path), message: issue.message });
       }
     }
