@@ -130,11 +130,6 @@ export function hasScopes(result: TokenResult, required: readonly string[]): boo
   return true;
 }
 
-/** The scopes, for display (`probe`). */
-export function scopesOf(result: TokenResult): string[] {
-  return result.slice(HEAD, scopeEnd(result)).split(' ').filter((s) => s !== '');
-}
-
 /**
  * Appends `names[i], value` for the `names.length` identity values that start at `offset`, skipping
  * missing ones.

@@ -1,7 +1,7 @@
 /** The cached result's flat encoding: what goes in comes out, and nothing can shift a field. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { appendIdentityValues, clockNow, denialOf, encodeResult, expiresAtOf, fromPortable, hasScopes, isUnavailable, scopesOf, staleUntilOf, toPortable } from '../../src/cache/token-result.js';
+import { appendIdentityValues, clockNow, denialOf, encodeResult, expiresAtOf, fromPortable, hasScopes, isUnavailable, staleUntilOf, toPortable } from '../../src/cache/token-result.js';
 
 const names = (...list: string[]) => list.map((name) => ({ name }));
 
@@ -32,12 +32,12 @@ describe('token result encoding', () => {
     assert.equal(hasScopes(r, ['u1']), false, 'identity values are not scopes');
     assert.equal(hasScopes(r, ['orders:read', 'admin']), false);
     assert.equal(hasScopes(encodeResult(null, 1, 1, [], ['orders:read']), ['orders:read']), false);
-    assert.deepEqual(scopesOf(r), ['orders:read', 'orders:write', 'profile']);
   });
 
   test('scope tokens that are not RFC 6749 scope tokens are dropped, so no field can shift', () => {
     const r = encodeResult(null, 1, 1, ['good', 'evil\nX-User-Id', 'with"quote', 'öh'], ['alice']);
-    assert.deepEqual(scopesOf(r), ['good']);
+    assert.equal(hasScopes(r, ['good']), true);
+    for (const dropped of ['evil', 'X-User-Id', 'with"quote', 'öh']) assert.equal(hasScopes(r, [dropped]), false, dropped);
     const headers: string[] = [];
     appendIdentityValues(headers, r, 0, names('x-user'));
     assert.deepEqual(headers, ['x-user', 'alice']);
