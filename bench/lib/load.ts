@@ -1,6 +1,6 @@
 /**
  * Drives one contender with one workload: wrk (1 thread, 50 connections) when installed, else
- * autocannon. Workloads: `none` (no token), `hot` (one token), `pool` (10,000 tokens with Zipf-like
+ * autocannon. Workloads: `hot` (one token), `pool` (10,000 tokens with Zipf-like
  * popularity: token k is chosen with probability proportional to 1/k), `invalid` (1,000 tokens the
  * validator refuses, uniformly).
  */
@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export type Workload = 'none' | 'hot' | 'pool' | 'invalid';
+export type Workload = 'hot' | 'pool' | 'invalid';
 
 export interface LoadResult {
   readonly requestsPerSecond: number;
@@ -107,10 +107,8 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     }
     return lo + 1;
   };
-  const token = (): string | null => {
+  const token = (): string => {
     switch (options.workload) {
-      case 'none':
-        return null;
       case 'hot':
         return 'tok-1';
       case 'pool':
@@ -126,8 +124,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     requests: [
       {
         setupRequest: (request: { headers?: Record<string, string> }) => {
-          const value = token();
-          if (value !== null) request.headers = { ...request.headers, authorization: `Bearer ${value}` };
+          request.headers = { ...request.headers, authorization: `Bearer ${token()}` };
           return request;
         },
       },
