@@ -2,7 +2,7 @@
  * `npm run bench`: tokengate side by side with a bare Node proxy and nginx, one process each, the
  * same load for all, one table of req/s, p50, p99 and validator calls, and the targets as ratios
  * measured in this run. Results go to bench/results/latest.json and are compared with the run
- * before. Options: --seconds N (measured, default 4), --warmup N (default 2), --rounds N (default
+ * before (or, on a fresh clone, with bench/results/baseline.json, the run in the README). Options: --seconds N (measured, default 4), --warmup N (default 2), --rounds N (default
  * 3, interleaved; each row reports its median round), --only NAME[,NAME] (scenarios by name).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -245,9 +245,11 @@ function report(results: Measured[]): void {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const latest = join(dir, 'latest.json');
-  if (existsSync(latest)) {
-    const previous = JSON.parse(readFileSync(latest, 'utf8')) as { results: Measured[] };
-    console.log('\nagainst the previous run (req/s):');
+  // The last run on this machine, else the committed run behind the README's table.
+  const before = [latest, join(dir, 'baseline.json')].find((file) => existsSync(file));
+  if (before !== undefined) {
+    const previous = JSON.parse(readFileSync(before, 'utf8')) as { results: Measured[] };
+    console.log(`\nagainst ${before === latest ? 'the previous run' : 'the committed baseline (README)'} (req/s):`);
     for (const r of results) {
       const before = previous.results.find((p) => p.name === r.name);
       if (before) console.log(`  ${r.name.padEnd(22)} ${fmt(before.requestsPerSecond).padStart(7)} -> ${fmt(r.requestsPerSecond).padStart(7)}  (${fmt(((r.requestsPerSecond / before.requestsPerSecond) - 1) * 100, 1)} %)`);
