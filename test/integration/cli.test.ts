@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprintOf, tokenKey } from '../../src/cache/key.js';
 import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
 import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
 import { REPO, runCli, startCli, tempDir, type CliProcess, type CliResult, type TempDir } from '../fixtures/cli.js';
+import { freePort as closedPort } from '../fixtures/ports.js';
 
 const GOOD = '8dbd30ed-2e19-42cf-9b86-cli-good';
 const UNKNOWN = '8dbd30ed-2e19-42cf-9b86-cli-unknown';
@@ -39,13 +39,6 @@ function problemLines(result: CliResult): string[] {
 }
 
 /** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const TYPO_CONFIG = `validators:
   v: { url: "http://127.0.0.1:1/validate" }

@@ -11,12 +11,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
 import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
 import { startCli, tempDir, type CliProcess, type TempDir } from '../fixtures/cli.js';
+import { freePort } from '../fixtures/ports.js';
 
 const GOOD = '5f0c1c2e-workers-4b7e-good';
 const API_KEY = 'workers-k3y';
@@ -30,16 +30,6 @@ interface Answer {
 }
 
 /** A port that was free a moment ago (bound on port 0, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One HTTP exchange on its own connection (no agent, `connection: close`). */
 function send(port: number, path: string, options: { method?: string; token?: string | null; body?: string; timeoutMs?: number } = {}): Promise<Answer> {

@@ -3,20 +3,11 @@
  * `*.test.ts`).
  */
 import assert from 'node:assert/strict';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { RawResponse } from '../fixtures/gateway.js';
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on: a validator there is unreachable. */
+export { freePort as closedPort } from '../fixtures/ports.js';
 
 /** `host: …` value for raw requests to `url`. */
 export function hostOf(url: string): string {
