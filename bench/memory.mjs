@@ -65,3 +65,4 @@ console.log(`  cache size:          ${cache.size.toLocaleString('en')}`);
 console.log(`  heap used:           ${mb(before.heapUsed)} MB -> ${mb(after.heapUsed)} MB (${perEntry.toFixed(0)} bytes per entry)`);
 console.log(`  RSS:                 ${mb(before.rss)} MB -> ${mb(after.rss)} MB (heap total ${mb(after.heapTotal)} MB, external ${mb(after.external)} MB)`);
 console.log(`  target ≤ 300 MB RSS: ${pass ? 'met' : 'MISSED'}`);
+if (process.argv.includes('--json')) console.log(JSON.stringify({ entries, headerCount, bytesPerEntry: Math.round(perEntry), rssMB: Math.round(after.rss / 2 ** 20) }));

@@ -5,6 +5,7 @@
  * before (or, on a fresh clone, with bench/results/baseline.json, the run in the README). Options: --seconds N (measured, default 4), --warmup N (default 2), --rounds N (default
  * 3, interleaved; each row reports its median round), --only NAME[,NAME] (scenarios by name).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -184,6 +185,17 @@ async function measure(scenario: Scenario, stubs: Stubs): Promise<Measured> {
   }
 }
 
+/** bench/memory.mjs in a process of its own (it needs --expose-gc and a clean heap). */
+function measureMemory(headers: number): { rssMB: number; bytesPerEntry: number } | null {
+  try {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(root, 'bench/memory.mjs'), '1000000', '--headers', String(headers), '--json'], { encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as { rssMB: number; bytesPerEntry: number };
+  } catch (error) {
+    console.log(`memory bench failed: ${(error as Error).message}`);
+    return null;
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -238,6 +250,14 @@ function report(results: Measured[]): void {
   if (pool) targets.push({ text: 'pool, 10 ms validator: validator calls = distinct tokens', value: `${pool.validatorCalls} / ${pool.distinctTokens}`, met: pool.validatorCalls === pool.distinctTokens });
   const off = get('tg-nocache');
   if (off) targets.push({ text: 'caching off: 1 validator call per request', value: `${off.validatorCalls} / ${off.backendRequests}`, met: off.validatorCalls === off.backendRequests });
+  for (const headers of [2, 4]) {
+    const memory = measureMemory(headers);
+    targets.push({
+      text: `1,000,000 cached results (${headers} identity headers each) ≤ 300 MB RSS`,
+      value: memory === null ? '–' : `${memory.rssMB} MB (${memory.bytesPerEntry} B/entry)`,
+      met: memory === null ? null : memory.rssMB <= 300,
+    });
+  }
   console.log('\n| target | measured | met |');
   console.log('|---|---:|---|');
   for (const t of targets) console.log(`| ${t.text} | ${t.value} | ${t.met === null ? '–' : t.met ? 'yes' : 'NO'} |`);
