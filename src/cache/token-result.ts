@@ -74,11 +74,14 @@ function readTime48(text: string, from: number): number {
 }
 
 export function encodeResult(denial: Denial | null, expiresAt: number, staleUntil: number, scopes: readonly string[], identity: readonly (string | undefined)[]): TokenResult {
-  let text = String.fromCharCode(denial === null ? 0 : 1 + DENIALS.indexOf(denial)) + time48(expiresAt) + time48(Math.max(expiresAt, staleUntil));
-  text += scopes.filter((s) => SCOPE_TOKEN.test(s)).join(' ');
-  for (const value of identity) text += SEPARATOR + (value ?? MISSING);
-  // A fresh flat string: the concatenation above is a rope that would keep every piece alive.
-  return Buffer.from(text, 'latin1').toString('latin1') as TokenResult;
+  const parts = [String.fromCharCode(denial === null ? 0 : 1 + DENIALS.indexOf(denial)), time48(expiresAt), time48(Math.max(expiresAt, staleUntil)), scopes.filter((s) => SCOPE_TOKEN.test(s)).join(' ')];
+  for (const value of identity) parts.push(SEPARATOR, value ?? MISSING);
+  return flat(parts);
+}
+
+/** join() builds one flat string; `+` would build a rope that keeps every piece alive in the cache. */
+function flat(parts: string[]): TokenResult {
+  return parts.join('') as TokenResult;
 }
 
 export function denialOf(result: TokenResult): Denial | null {
@@ -102,8 +105,7 @@ export function toPortable(result: TokenResult): string {
 /** A portable result on this process's clock; `null` when it is not one. */
 export function fromPortable(text: string): TokenResult | null {
   if (text.length < HEAD || text.charCodeAt(0) > DENIALS.length) return null;
-  const flat = text[0] + time48(readTime48(text, 1) - CLOCK_ORIGIN) + time48(readTime48(text, 7) - CLOCK_ORIGIN) + text.slice(HEAD);
-  return Buffer.from(flat, 'latin1').toString('latin1') as TokenResult;
+  return flat([text[0]!, time48(readTime48(text, 1) - CLOCK_ORIGIN), time48(readTime48(text, 7) - CLOCK_ORIGIN), text.slice(HEAD)]);
 }
 
 function scopeEnd(result: TokenResult): number {
