@@ -1,5 +1,5 @@
 /** The bytes the benchmark's stubs answer with. */
-import { SEED_USER_INFO } from '../../src/demo/seed-endpoint.js';
+import { SEED_USER_INFO } from '../../test/fixtures/seed-endpoint.js';
 
 /** A small backend answer (107 bytes, as in notes/http-stack-costs.md): per-request overhead is everything. */
 export const BACKEND_BODY = Buffer.from(JSON.stringify({ ok: true, service: 'orders', items: [1, 2, 3], note: 'tokengate benchmark backend answer: 107 bytes long!' }));

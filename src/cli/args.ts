@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem } from '../config/problems.js';
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 type StringOptions = Record<string, { type: 'string'; default?: string }>;
 

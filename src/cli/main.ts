@@ -5,7 +5,6 @@ import { runCheck } from './check.js';
 import { runDemo } from './demo.js';
 import { runProbe } from './probe.js';
 import { runServe } from './serve.js';
-import { UsageError } from './args.js';
 
 const USAGE = `usage: tokengate <command> [options]
 
@@ -41,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (error) {
-    if (error instanceof UsageError) {
+    // By name: the demo runs its own copy of the sources through tsx.
+    if (error instanceof Error && error.name === 'UsageError') {
       process.stderr.write(`tokengate ${command}: ${error.message}\n`);
       return 2;
     }

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildConfig } from '../../src/config/load.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
-import { startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
+import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 interface Sample {

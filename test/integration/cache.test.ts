@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
-import { startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
+import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 describe('caching and single flight', () => {

@@ -8,8 +8,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprintOf, tokenKey } from '../../src/cache/key.js';
-import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { REPO, runCli, startCli, tempDir, type CliProcess, type CliResult, type TempDir } from '../fixtures/cli.js';
 import { freePort as closedPort } from '../fixtures/ports.js';
 

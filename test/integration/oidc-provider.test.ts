@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { startAuthorizationServer, type AuthorizationServer } from '../../src/demo/authorization-server.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { startAuthorizationServer, type AuthorizationServer } from '../fixtures/authorization-server.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { errorOf, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 const IDENTITY = { 'X-Client-Id': 'client_id', 'X-Scopes': 'scope' };

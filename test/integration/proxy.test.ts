@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
-import { startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
+import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 import { listen, urlOf } from '../../src/http/listen.js';
 import { headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
-import { startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
+import { startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 import { errorOf, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 /** How a failing token is answered. */

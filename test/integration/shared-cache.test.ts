@@ -14,8 +14,8 @@ import type { Redis } from 'ioredis';
 import { tokenKey } from '../../src/cache/key.js';
 import { deriveKeys } from '../../src/cache/redis.js';
 import { clockNow } from '../../src/cache/token-result.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
-import { SEED_USER_INFO, startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 import { headerBytes, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../fixtures/redis.js';
 

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type ReceivedRequest, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type ReceivedRequest, type SampleBackend } from '../fixtures/sample-backend.js';
 import { errorOf, headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { assertGatewayError, hostOf } from './support.js';
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { listen, urlOf } from '../../src/http/listen.js';
-import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { assertGatewayError, closedPort } from './support.js';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { SEED_USER_INFO, startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { assertGatewayError } from './support.js';
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { after, before, describe, test } from 'node:test';
-import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import type { ValidatorState } from '../../src/validators/state.js';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 

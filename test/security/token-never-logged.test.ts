@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../../src/demo/seed-endpoint.js';
-import { startSampleBackend, type SampleBackend } from '../../src/demo/sample-backend.js';
+import { SEED_USER_INFO, startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { errorOf, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { assertExcludes, closedPort, hostOf } from './support.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SEED_USER_INFO } from '../../src/demo/seed-endpoint.js';
+import { SEED_USER_INFO } from '../fixtures/seed-endpoint.js';
 import {
   compileIdentityPlan,
   normalizeJsonPath,
