@@ -11,14 +11,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 
-const [port, upstream, api] = [Number(process.argv[2]), process.argv[3]!, process.argv[4] ?? 'request'];
+const [port, upstream, api] = [Number(process.argv[2]), process.argv[3], process.argv[4] ?? 'request'];
 const pool = new Pool(upstream, { pipelining: 1, keepAliveTimeout: 30_000 });
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'te', 'upgrade', 'proxy-connection']);
 
 function requestHeaders(req: IncomingMessage): string[] {
   const headers: string[] = [];
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1]);
   return headers;
 }
 
@@ -30,8 +30,8 @@ class Relay implements Dispatcher.DispatchHandler {
   onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
     const headers: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1');
-      if (!HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1]!.toString('latin1'));
+      const name = raw[i].toString('latin1');
+      if (!HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1].toString('latin1'));
     }
     this.res.writeHead(status, headers);
     this.res.on('drain', resume);

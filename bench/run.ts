@@ -198,7 +198,7 @@ function measureMemory(headers: number): { rssMB: number; bytesPerEntry: number 
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function main(): Promise<void> {
@@ -219,9 +219,9 @@ async function main(): Promise<void> {
     rounds.push(results);
   }
   const results = scenarios.map((_, i) => {
-    const all = rounds.map((r) => r[i]!);
+    const all = rounds.map((r) => r[i]);
     const byRps = [...all].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-    const mid = byRps[Math.floor(byRps.length / 2)]!;
+    const mid = byRps[Math.floor(byRps.length / 2)];
     return { ...mid, p99Ms: median(all.map((r) => r.p99Ms)), p50Ms: median(all.map((r) => r.p50Ms)) };
   });
   report(results);

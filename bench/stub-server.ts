@@ -14,7 +14,7 @@ let validatorCalls = 0;
 /** Authorization of every request the backend served, as nginx's stub logs it ('-' when absent). */
 const backendLog: string[] = [];
 
-if (backendPort! > 0) {
+if (backendPort > 0) {
   createServer((req, res) => {
     backendLog.push(req.headers.authorization ?? '-');
     req.resume();
@@ -36,6 +36,6 @@ createServer((req, res) => {
     res.writeHead(valid ? 200 : 401, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
-  if (latencyMs! > 0) setTimeout(answer, latencyMs);
+  if (latencyMs > 0) setTimeout(answer, latencyMs);
   else answer();
 }).listen(validatorPort, '127.0.0.1');

@@ -4,20 +4,20 @@
  * builds a new one and swaps it in whole; requests in flight finish on the one they started with.
  */
 import type { Logger } from 'pino';
-import type { GatewayConfig } from './config/compile.js';
+import type { GatewayConfig, RouteConfig } from './config/compile.js';
 import { SharedCache } from './cache/redis.js';
-import type { GatewayMetrics, RouteCounts } from './observability/metrics.js';
+import type { FaceName } from './faces/exchange.js';
+import { closeUpstreamPools, createUpstreamPools, type UpstreamPools } from './faces/upstream.js';
+import type { GatewayMetrics, RequestCounts } from './observability/metrics.js';
 import type { Core } from './pipeline/index.js';
-import { closeUpstreamPools, createUpstreamPools, type UpstreamPools } from './pipeline/proxy.js';
 import { forgetRevokedKeys } from './pipeline/revoke.js';
 import { closeValidatorStates, createValidatorStates } from './validators/state.js';
 
 export interface Runtime extends Core {
+  /** The upstream pool of each proxied route, by route index. */
   readonly upstreams: UpstreamPools;
-  /** Request counters by route index. */
-  readonly routeCounts: readonly RouteCounts[];
-  /** Request counters of requests that matched no route. */
-  readonly unroutedCounts: RouteCounts;
+  /** The request counters of a face and route (`null`: no route matched). */
+  counts(face: FaceName, route: RouteConfig | null): RequestCounts;
 }
 
 export function createRuntime(config: GatewayConfig, log: Logger, metrics: GatewayMetrics): Runtime {
@@ -33,12 +33,24 @@ export function createRuntime(config: GatewayConfig, log: Logger, metrics: Gatew
     log,
     metrics,
     shared,
-    routeCounts: config.routes.map((route) => metrics.routeCounts(route.path)),
-    unroutedCounts: metrics.routeCounts('(none)'),
+    counts: countsByRoute(config, metrics),
   };
   return runtime;
 }
 
 export async function releaseRuntime(runtime: Runtime): Promise<void> {
   await Promise.all([closeValidatorStates(runtime.validators), closeUpstreamPools(runtime.upstreams), runtime.shared?.close()]);
+}
+
+/** Counters resolved once per face and route, so that counting a request is an array index. */
+function countsByRoute(config: GatewayConfig, metrics: GatewayMetrics): Runtime['counts'] {
+  const byFace = new Map<FaceName, { routes: RequestCounts[]; none: RequestCounts }>();
+  return (face, route) => {
+    let counts = byFace.get(face);
+    if (counts === undefined) {
+      counts = { routes: config.routes.map((r) => metrics.requestCounts(face, r.path)), none: metrics.requestCounts(face, '(none)') };
+      byFace.set(face, counts);
+    }
+    return route === null ? counts.none : counts.routes[route.index];
+  };
 }

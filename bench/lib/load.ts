@@ -102,7 +102,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     let hi = POOL_SIZE - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
+      if (cdf[mid] < u) lo = mid + 1;
       else hi = mid;
     }
     return lo + 1;

@@ -32,7 +32,7 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
       await res.arrayBuffer();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${url} did not come up: ${(error as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`${url} did not come up: ${(error as Error).message}`, { cause: error });
       await sleep(50);
     }
   }

@@ -16,5 +16,5 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padS
 
 /** 8 hex digits of a key, for log lines. */
 export function fingerprintOf(key: string): string {
-  return HEX_BYTE[key.charCodeAt(0)]! + HEX_BYTE[key.charCodeAt(1)]! + HEX_BYTE[key.charCodeAt(2)]! + HEX_BYTE[key.charCodeAt(3)]!;
+  return HEX_BYTE[key.charCodeAt(0)] + HEX_BYTE[key.charCodeAt(1)] + HEX_BYTE[key.charCodeAt(2)] + HEX_BYTE[key.charCodeAt(3)];
 }

@@ -4,7 +4,7 @@
  * `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
  */
 import { LRUCache } from 'lru-cache';
-import { denialOf, expiresAtOf, isUnavailable, staleUntilOf, type TokenResult } from './token-result.js';
+import { expiresAtOf, staleUntilOf, type TokenResult } from './token-result.js';
 
 export class ResultCache {
   readonly #entries: LRUCache<string, TokenResult>;
@@ -31,11 +31,11 @@ export class ResultCache {
   }
 
   /**
-   * Stores a judged result that is still usable at `now`; an unavailable one, or one of a token
-   * revoked meanwhile, is never stored. `true` when stored (and so fit to share with Redis).
+   * Stores a judged result that is still usable at `now`; one of a token revoked meanwhile is
+   * never stored. `true` when stored (and so fit to share with Redis).
    */
   set(key: string, result: TokenResult, now: number): boolean {
-    if (isUnavailable(denialOf(result)) || staleUntilOf(result) <= now) return false;
+    if (staleUntilOf(result) <= now) return false;
     if (this.#revoked.size > 0 && this.#wasRevoked(key, now)) return false;
     this.#entries.set(key, result);
     return true;

@@ -15,6 +15,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { ValidatorConfig } from '../config/compile.js';
 import { fromPortable, toPortable, type TokenResult } from './token-result.js';
 
 /** Pub/sub channel on which revoked local cache keys (SHA-256, hex) are announced. */
@@ -97,8 +98,9 @@ export class SharedCache {
     return this.#client.status === 'ready' && this.#subscriber.status === 'ready';
   }
 
-  async get(validatorName: string, token: string): Promise<TokenResult | null> {
-    const keys = deriveKeys(validatorName, token);
+  /** The result another instance stored for this validator and token; `null` also when it was written for another configuration. */
+  async get(validator: ValidatorConfig, token: string): Promise<TokenResult | null> {
+    const keys = deriveKeys(validator.name, token);
     let sealed: Buffer | null;
     try {
       sealed = await this.#client.getBuffer(keys.redisKey);
@@ -107,16 +109,16 @@ export class SharedCache {
       return null;
     }
     const plaintext = sealed === null ? null : unseal(keys, sealed);
-    const result = plaintext === null ? null : fromPortable(plaintext);
+    const result = plaintext === null ? null : fromPortable(plaintext, validator.resultDigest);
     this.#options.metrics.cache(result === null ? 'redis_miss' : 'redis_hit');
     return result;
   }
 
   /** Stores a result for `ttlMs` (its stale time included); fire and forget. */
-  set(validatorName: string, token: string, result: TokenResult, ttlMs: number): void {
+  set(validator: ValidatorConfig, token: string, result: TokenResult, ttlMs: number): void {
     if (ttlMs <= 0) return;
-    const keys = deriveKeys(validatorName, token);
-    this.#client.set(keys.redisKey, seal(keys, toPortable(result)), 'PX', Math.ceil(ttlMs)).catch((error: Error) => this.#failed(error));
+    const keys = deriveKeys(validator.name, token);
+    this.#client.set(keys.redisKey, seal(keys, toPortable(result, validator.resultDigest)), 'PX', Math.ceil(ttlMs)).catch((error: Error) => this.#failed(error));
   }
 
   /** Deletes the token's results for these validators and tells every instance to drop `localKeysHex`. */

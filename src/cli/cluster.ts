@@ -117,7 +117,7 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
     const exits = workers.map((worker) => new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once('exit', () => resolve()))));
     for (const worker of workers) worker.process.kill('SIGTERM');
     const deadline = setTimeout(() => workers.forEach((worker) => worker.process.kill('SIGKILL')), 15_000);
-    Promise.all(exits)
+    void Promise.all(exits)
       .then(() => admin?.close())
       .then(() => {
         clearTimeout(deadline);

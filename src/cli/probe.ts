@@ -63,7 +63,7 @@ export async function runProbe(args: string[]): Promise<number> {
     const missingScopes = route.requiredScopes.filter((scope) => !judgement.scopes.includes(scope));
     out(`route ${route.path}: ${missingScopes.length === 0 ? 'allowed' : `refused, 403 (missing scope ${missingScopes.join(' ')})`}`);
     for (let i = 0; i < headers.length; i += 2) {
-      const value = route.identity.encoding === 'utf8' ? Buffer.from(headers[i + 1]!, 'latin1').toString('utf8') : headers[i + 1]!;
+      const value = route.identity.encoding === 'utf8' ? Buffer.from(headers[i + 1], 'latin1').toString('utf8') : headers[i + 1];
       out(`  ${headers[i]}: ${value}`);
     }
     for (const item of dropped) out(`  ${item.header}: (dropped: ${item.reason})`);

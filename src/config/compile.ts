@@ -4,8 +4,13 @@
  * plans compiled, error answers rendered. Cross-key rules (references between routes and
  * validators, contradictions) are checked here and reported with the key path they concern.
  */
+import { hash } from 'node:crypto';
+import { canonicalHeaderName, RESERVED_FOR_IDENTITY } from '../http/header-names.js';
 import { compileIdentityPlan, type IdentityPlan } from '../identity/plan.js';
-import { renderDenials, renderInsufficientScope, renderMethodNotAllowed, type Denials, type PreparedResponse } from '../http/errors.js';
+import {
+  renderAnswers, renderInsufficientScope, renderMethodNotAllowed, renderUnavailable, renderUnavailableAsInvalid, type Answers, type PreparedResponse,
+} from '../http/errors.js';
+import { RESULT_FORMAT } from '../cache/token-result.js';
 import type { Problem } from './problems.js';
 import type { RawConfig, RawRoute, RawValidator } from './schema.js';
 
@@ -39,6 +44,16 @@ export interface ValidatorConfig {
   readonly identityOffsets: ReadonlyMap<IdentityPlan, number>;
   /** The length of a result's `identity` list: the headers of all plans. */
   readonly identityWidth: number;
+  /** Results keep the validator's 200 body (for a face that answers with it, or the library's `claims`). */
+  readonly keepClaims: boolean;
+  /**
+   * 8 bytes (one char each) naming what a cached result of this validator was judged and rendered
+   * for: the call, the judging rules, the identity plans in order, whether claims are kept. A result
+   * written under another digest (another instance's configuration, through Redis) is a miss.
+   */
+  readonly resultDigest: string;
+  /** The answer when this validator cannot say (`onUnavailable`: 503, or 401 with deny-401). */
+  readonly unavailableAnswer: PreparedResponse;
 }
 
 export type ValidatorSelector =
@@ -58,19 +73,32 @@ export interface TokenSources {
   readonly query: boolean;
 }
 
-export interface RouteConfig {
-  readonly index: number;
-  readonly path: string;
-  readonly methods: ReadonlySet<string> | null;
-  readonly upstream: { readonly origin: string; readonly basePath: string };
+/** What the decision core applies to a request: a route's, or a library call's. */
+export interface Policy {
   readonly auth: 'required' | 'optional' | 'none';
+  /** `null` only with auth none. */
   readonly validator: ValidatorSelector | null;
   readonly tokenFrom: TokenSources;
   readonly requiredScopes: readonly string[];
   readonly identity: IdentityPlan;
+  /** The 403 answer naming every required scope (RFC 6750 §3.1). */
+  readonly insufficientScope: PreparedResponse;
+}
+
+export interface Upstream {
+  readonly origin: string;
+  /** The upstream URL's path without trailing "/", prepended to the request's. */
+  readonly basePath: string;
+}
+
+export interface RouteConfig extends Policy {
+  readonly index: number;
+  readonly path: string;
+  readonly methods: ReadonlySet<string> | null;
+  /** `null`: a route used only for decisions (forward-auth), never proxied. */
+  readonly upstream: Upstream | null;
   readonly forwardAuthorization: boolean;
   readonly upstreamTimeoutMs: number;
-  readonly insufficientScope: PreparedResponse;
 }
 
 /** Routes sharing one path; a method outside all of their `methods` gets `methodNotAllowed`. */
@@ -88,20 +116,16 @@ export interface GatewayConfig {
   readonly routes: readonly RouteConfig[];
   /** Longest path first, for longest-prefix matching. */
   readonly routeGroups: readonly RouteGroup[];
-  /** Lower-case names of every identity header of every route: stripped from every request. */
+  /** Canonical names (canonicalHeaderName) of every identity header of every route: stripped from every request. */
   readonly identityHeaderNames: ReadonlySet<string>;
-  readonly denials: Denials;
+  /** The answer of every reason (the reason table), rendered with the realm. */
+  readonly answers: Answers;
   /** Shared second-level cache across instances (SPEC section 6), or null. */
   readonly redis: { readonly url: string; readonly timeoutMs: number } | null;
 }
 
-/** Headers a backend relies on for framing or routing; an identity header must not replace them. */
-const RESERVED_IDENTITY_HEADERS = new Set([
-  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
-  'proxy-connection', 'proxy-authorization', 'authorization', 'cookie', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-]);
-
-export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfig {
+/** `keepClaims`: the validators whose results keep the 200 body (a face needs it). */
+export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: ReadonlySet<string> = new Set()): GatewayConfig {
   const plans: IdentityPlan[] = [];
   const planOwners = new Map<IdentityPlan, Set<string>>();
   const validatorNames = Object.keys(raw.validators);
@@ -109,13 +133,19 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
 
   raw.routes.forEach((route, index) => {
     const at = `routes[${index}]`;
-    const upstream = new URL(route.upstream);
-    if (upstream.search !== '') problems.push({ path: `${at}.upstream`, message: 'must not have a query string' });
+    const upstream = route.upstream === undefined ? null : new URL(route.upstream);
+    if (upstream === null) problems.push({ path: `${at}.upstream`, message: 'is required: the gateway proxies every route to its upstream' });
+    else if (upstream.search !== '') problems.push({ path: `${at}.upstream`, message: 'must not have a query string' });
     if (route.auth === 'none' && route.requiredScopes.length > 0) problems.push({ path: `${at}.requiredScopes`, message: 'has no effect with auth: none' });
     if (route.auth === 'none' && Object.keys(route.identityHeaders).length > 0) problems.push({ path: `${at}.identityHeaders`, message: 'has no effect with auth: none' });
     if (route.auth === 'none' && route.validator !== undefined) problems.push({ path: `${at}.validator`, message: 'has no effect with auth: none' });
+    const spellings = new Map<string, string>();
     for (const name of Object.keys(route.identityHeaders)) {
-      if (RESERVED_IDENTITY_HEADERS.has(name.toLowerCase())) problems.push({ path: `${at}.identityHeaders.${name}`, message: 'is a header tokengate or the backend relies on; choose another name' });
+      const canonical = canonicalHeaderName(name);
+      if (RESERVED_FOR_IDENTITY.has(canonical)) problems.push({ path: `${at}.identityHeaders.${name}`, message: 'is a header tokengate or the backend relies on; choose another name' });
+      const other = spellings.get(canonical);
+      if (other !== undefined) problems.push({ path: `${at}.identityHeaders.${name}`, message: `is the same header as ${other} to a backend that ignores case or reads "_" as "-"` });
+      spellings.set(canonical, name);
     }
 
     const planProblems: { header: string; message: string }[] = [];
@@ -129,7 +159,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
       index,
       path: normalizeRoutePath(route.path),
       methods: route.methods === undefined ? null : new Set(route.methods),
-      upstream: { origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') },
+      upstream: upstream === null ? null : Object.freeze({ origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') }),
       auth: route.auth,
       tokenFrom: Object.freeze({ header: route.tokenFrom.includes('header'), form: route.tokenFrom.includes('form'), query: route.tokenFrom.includes('query') }),
       requiredScopes: Object.freeze([...route.requiredScopes]),
@@ -145,7 +175,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
   const validators = new Map<string, ValidatorConfig>();
   for (const [name, validator] of Object.entries(raw.validators)) {
     const identityPlans = plans.filter((plan) => planOwners.get(plan)?.has(name));
-    validators.set(name, compileValidator(name, validator, identityPlans));
+    validators.set(name, compileValidator(name, validator, identityPlans, raw.realm, keepClaims.has(name)));
   }
 
   const compiledRoutes = routes.map(({ validatorNames: names, rawValidator, ...route }) =>
@@ -159,8 +189,8 @@ export function compileConfig(raw: RawConfig, problems: Problem[]): GatewayConfi
     validators,
     routes: Object.freeze(compiledRoutes),
     routeGroups: groupRoutes(compiledRoutes, raw.realm, problems),
-    identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => h.name.toLowerCase()))),
-    denials: renderDenials(raw.realm),
+    identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => canonicalHeaderName(h.name)))),
+    answers: renderAnswers(raw.realm),
     redis: raw.cache?.redis === undefined ? null : Object.freeze({ url: raw.cache.redis, timeoutMs: raw.cache.redisTimeoutMs }),
   });
 }
@@ -179,7 +209,7 @@ function referencedValidators(route: RawRoute, known: readonly string[], at: str
     return [];
   };
   if (choice === undefined) {
-    if (known.length === 1) return [known[0]!];
+    if (known.length === 1) return [known[0]];
     problems.push({
       path: `${at}.validator`,
       message: known.length === 0 ? 'is required: no validators are configured' : 'is required when more than one validator is configured',
@@ -194,7 +224,7 @@ function referencedValidators(route: RawRoute, known: readonly string[], at: str
 
 function selector(choice: RawRoute['validator'], names: readonly string[], validators: ReadonlyMap<string, ValidatorConfig>): ValidatorSelector | null {
   if (names.length === 0) return null; // only after a reported problem: the config is refused
-  if (choice === undefined || typeof choice === 'string') return Object.freeze({ kind: 'fixed', validator: validators.get(names[0]!)! });
+  if (choice === undefined || typeof choice === 'string') return Object.freeze({ kind: 'fixed', validator: validators.get(names[0])! });
   const map = new Map<string, ValidatorConfig>();
   for (const [value, name] of Object.entries(choice.map)) {
     const validator = validators.get(name);
@@ -240,7 +270,7 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[]): ValidatorConfig {
+function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[], realm: string, keepClaims: boolean): ValidatorConfig {
   const url = new URL(raw.url);
   for (const [key, value] of Object.entries(raw.query)) url.searchParams.append(key, value);
   const headers: Record<string, string> = { accept: raw.style === 'rfc7662' ? 'application/json' : 'application/json, */*;q=0.5' };
@@ -270,10 +300,25 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     identityOffsets.set(plan, width);
     width += plan.headers.length;
   }
+  const method = raw.method ?? (raw.style === 'rfc7662' ? 'POST' : 'GET');
+  // Secrets (client secret, header values) are left out: rotating one does not change a judgement.
+  const layout = JSON.stringify({
+    format: RESULT_FORMAT,
+    name,
+    url: url.href,
+    style: raw.style,
+    method,
+    headers: Object.keys(headers).sort(),
+    clientAuth: auth === undefined ? null : [auth.method, auth.clientId ?? null],
+    requireActive: raw.requireActive,
+    clockSkewSeconds: raw.clockSkewSeconds,
+    keepClaims,
+    plans: identityPlans.map((plan) => [plan.encoding, plan.headers.map((h) => [h.name, h.path])]),
+  });
   return Object.freeze({
     name,
     style: raw.style,
-    method: raw.method ?? (raw.style === 'rfc7662' ? 'POST' : 'GET'),
+    method,
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
     headers: Object.freeze(headers),
@@ -289,5 +334,8 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     identityPlans: Object.freeze(identityPlans),
     identityOffsets,
     identityWidth: width,
+    keepClaims,
+    resultDigest: hash('sha256', layout, 'binary').slice(0, 8),
+    unavailableAnswer: raw.onUnavailable === 'deny-401' ? renderUnavailableAsInvalid(realm) : renderUnavailable(realm),
   });
 }

@@ -34,7 +34,7 @@ export function parseConfigText(text: string, file: string): unknown {
       const at = error.linePos?.[0];
       const where = at === undefined ? '' : ` at line ${at.line}, column ${at.col}`;
       // yaml appends " at line N, column M:" and a code excerpt to its message; keep the reason only.
-      const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const reason = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
       throw new ConfigError([{ path: file, message: `not valid YAML${where}: ${reason}` }]);
     }
     throw error;

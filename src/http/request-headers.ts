@@ -1,19 +1,13 @@
 /**
  * One pass over the incoming raw headers: "remove before you add". Hop-by-hop headers (RFC 9110
- * §7.6.1) and those named in `Connection`, every incoming copy of an identity header (SPEC section
- * 5; also spelt with "_" for "-", which CGI, WSGI, Rack and PHP backends read as the same name), and the X-Forwarded-* headers the gateway sets itself are left out of the list forwarded
- * upstream; what the later stages need (Authorization, Host, Content-Type, …) is picked up on the
- * way, so no header object is ever built.
+ * §7.6.1) and those named in `Connection`, every incoming copy of an identity header in any
+ * spelling a backend reads as the same name (see canonicalHeaderName), and the X-Forwarded-*
+ * headers the gateway sets itself are left out of the list forwarded upstream; what the later
+ * stages need (Authorization, Host, Content-Type, …) is picked up on the way, so no header object
+ * is ever built.
  */
 
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
-  // undici sets these itself, from the upstream origin and the body it sends.
-  'host', 'expect',
-  // Replaced by the gateway's own values.
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-]);
+import { canonicalHeaderName, HOP_BY_HOP, NOT_FORWARDED } from './header-names.js';
 
 export interface InboundHeaders {
   /** Flat `[name, value, …]` list to forward, original case and order. */
@@ -32,6 +26,7 @@ export interface InboundHeaders {
   requestId: string | undefined;
 }
 
+/** `identityNames`: the canonical names (canonicalHeaderName) of every identity header. */
 export function readInboundHeaders(raw: readonly string[], identityNames: ReadonlySet<string>): InboundHeaders {
   const forward: string[] = [];
   const inbound: InboundHeaders = {
@@ -50,10 +45,10 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
   let connectionTokens: string | undefined;
 
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
+    const name = raw[i];
+    const value = raw[i + 1];
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
+    if (NOT_FORWARDED.has(lower)) {
       switch (lower) {
         case 'connection':
           connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
@@ -70,7 +65,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
       }
       continue;
     }
-    if (identityNames.has(lower) || (lower.includes('_') && identityNames.has(lower.replaceAll('_', '-')))) continue;
+    if (identityNames.has(lower.includes('_') ? canonicalHeaderName(lower) : lower)) continue;
     switch (lower) {
       case 'authorization':
         if (inbound.authorizationCount++ === 0) {
@@ -113,11 +108,11 @@ function removeConnectionNamed(inbound: InboundHeaders, named: ReadonlySet<strin
   inbound.authorizationAt = -1;
   inbound.contentLengthAt = -1;
   for (let i = 0; i < list.length; i += 2) {
-    const lower = list[i]!.toLowerCase();
+    const lower = list[i].toLowerCase();
     if (named.has(lower) && lower !== 'authorization' && lower !== 'content-length') continue;
     if (lower === 'authorization' && inbound.authorizationAt === -1) inbound.authorizationAt = kept.length;
     if (lower === 'content-length') inbound.contentLengthAt = kept.length;
-    kept.push(list[i]!, list[i + 1]!);
+    kept.push(list[i], list[i + 1]);
   }
   list.length = 0;
   list.push(...kept);
@@ -130,11 +125,9 @@ export function removePair(list: string[], at: number): void {
 
 /** Value of the first header called `lowerName` in a raw list, or undefined. */
 export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lowerName.length && raw[i].toLowerCase() === lowerName) return raw[i + 1];
   return undefined;
 }
-
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate']);
 
 /**
  * The backend's raw response headers (latin1 byte strings, so that non-ASCII bytes pass through
@@ -144,20 +137,20 @@ export function responseHeaders(raw: readonly Buffer[]): string[] {
   const out: string[] = [];
   let connectionTokens: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(lower)) {
+    if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') {
-        const value = raw[i + 1]!.toString('latin1');
+        const value = raw[i + 1].toString('latin1');
         connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
       }
       continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, raw[i + 1].toString('latin1'));
   }
   const named = connectionNamed(connectionTokens);
   if (named === null) return out;
   const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i].toLowerCase())) kept.push(out[i], out[i + 1]);
   return kept;
 }

@@ -13,7 +13,8 @@ export interface IdentityPlan {
   /** Position of this plan in every cache entry's `identity` list. */
   readonly index: number;
   readonly encoding: IdentityEncoding;
-  readonly headers: readonly { readonly name: string; readonly query: JSONPathQuery }[];
+  /** `path`: the JSONPath as configured, with its leading "$" (what the result digest names). */
+  readonly headers: readonly { readonly name: string; readonly path: string; readonly query: JSONPathQuery }[];
 }
 
 export type IdentityFieldProblem = { readonly header: string; readonly message: string };
@@ -32,10 +33,11 @@ export function compileIdentityPlan(
   encoding: IdentityEncoding,
   problems: IdentityFieldProblem[],
 ): IdentityPlan {
-  const compiled: { name: string; query: JSONPathQuery }[] = [];
+  const compiled: { name: string; path: string; query: JSONPathQuery }[] = [];
   for (const [name, path] of Object.entries(headers)) {
     try {
-      compiled.push({ name, query: compile(normalizeJsonPath(path)) });
+      const normalized = normalizeJsonPath(path);
+      compiled.push({ name, path: normalized, query: compile(normalized) });
     } catch (error) {
       problems.push({ header: name, message: `is not a valid RFC 9535 JSONPath: ${(error as Error).message}` });
     }
@@ -60,11 +62,11 @@ export function renderIdentityValues(plan: IdentityPlan, body: unknown, values: 
   if (body === undefined) return;
   const headers = plan.headers;
   for (let i = 0; i < headers.length; i++) {
-    const matches = headers[i]!.query.query(body as JSONValue).values();
+    const matches = headers[i].query.query(body as JSONValue).values();
     if (matches.length === 0) continue;
     const rendered = renderValues(matches, plan.encoding);
     if (typeof rendered === 'string') values[offset + i] = rendered;
-    else dropped.push({ header: headers[i]!.name, reason: rendered.reason });
+    else dropped.push({ header: headers[i].name, reason: rendered.reason });
   }
 }
 
@@ -73,7 +75,7 @@ export function renderIdentity(plan: IdentityPlan, body: unknown, dropped: Dropp
   const values: (string | undefined)[] = new Array(plan.headers.length);
   renderIdentityValues(plan, body, values, 0, dropped);
   const headers: string[] = [];
-  for (let i = 0; i < values.length; i++) if (values[i] !== undefined) headers.push(plan.headers[i]!.name, values[i]!);
+  for (let i = 0; i < values.length; i++) if (values[i] !== undefined) headers.push(plan.headers[i].name, values[i]!);
   return headers;
 }
 

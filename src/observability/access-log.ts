@@ -10,17 +10,20 @@
 import { hostname } from 'node:os';
 import { fingerprintOf } from '../cache/key.js';
 
-/** What one request leaves for its log line (the proxy face's exchange is one). */
+/** What one request leaves for its log line (every face's exchange is one). */
 export interface AccessEntry {
+  readonly face: string;
   readonly method: string;
   readonly path: string;
   readonly requestId: string;
   readonly route: { readonly index: number } | null;
-  readonly outcome: string | null;
-  readonly reason: string | null;
-  readonly cache: string | null;
-  readonly tokenKey: string | null;
-  readonly validator: { readonly name: string } | null;
+  readonly slot: {
+    readonly outcome: string;
+    readonly reason: string | null;
+    readonly cache: string | null;
+    readonly tokenKey: string | null;
+    readonly validator: { readonly name: string } | null;
+  };
   readonly startedAt: number;
 }
 
@@ -48,11 +51,12 @@ export class AccessLog {
 
   write(entry: AccessEntry, status: number): void {
     const path = NEEDS_ESCAPE.test(entry.path) ? JSON.stringify(entry.path) : `"${entry.path}"`;
-    const key = entry.tokenKey;
+    const slot = entry.slot;
+    const key = slot.tokenKey;
     this.#pending +=
-      `{"level":30,"time":${Date.now()}${this.#prefix}${entry.requestId}","method":"${entry.method}","path":${path}` +
-      `,"route":${entry.route === null ? -1 : entry.route.index},"status":${status},"outcome":"${entry.outcome ?? 'deny'}"` +
-      `,"reason":${quoteOrNull(entry.reason)},"cache":${quoteOrNull(entry.cache)},"validator":${entry.validator === null ? 'null' : `"${entry.validator.name}"`}` +
+      `{"level":30,"time":${Date.now()}${this.#prefix}${entry.requestId}","face":"${entry.face}","method":"${entry.method}","path":${path}` +
+      `,"route":${entry.route === null ? -1 : entry.route.index},"status":${status},"outcome":"${slot.outcome}"` +
+      `,"reason":${quoteOrNull(slot.reason)},"cache":${quoteOrNull(slot.cache)},"validator":${slot.validator === null ? 'null' : `"${slot.validator.name}"`}` +
       `,"fp":${key === null ? 'null' : `"${fingerprintOf(key)}"`},"ms":${Math.round((performance.now() - entry.startedAt) * 100) / 100}}\n`;
     if (this.#pending.length >= this.#maxPendingChars) this.flush();
     else this.#timer ??= setTimeout(this.#onTimer, this.#flushIntervalMs);

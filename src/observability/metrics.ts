@@ -5,21 +5,21 @@
  * validator call metrics (calls, latency) are observed directly: they are on the miss path.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Outcome, Reason } from '../pipeline/decide.js';
+import type { Outcome, Reason } from '../pipeline/reasons.js';
 
 const OUTCOMES: readonly Outcome[] = ['allow', 'deny', 'error'];
 
-/** Counts of one route (by path) per outcome, indexed like OUTCOMES. */
-export type RouteCounts = Float64Array;
+/** Counts of one face and route (by path) per outcome, indexed like OUTCOMES. */
+export type RequestCounts = Float64Array;
 
 export type CacheEvent = 'memory_hit' | 'memory_miss' | 'redis_hit' | 'redis_miss' | 'joined' | 'stale';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #routes = new Map<string, RouteCounts>();
+  readonly #requests = new Map<string, { face: string; route: string; counts: RequestCounts }>();
   readonly #reasons = new Map<Reason, number>();
   readonly #cache: Record<CacheEvent, number> = { memory_hit: 0, memory_miss: 0, redis_hit: 0, redis_miss: 0, joined: 0, stale: 0 };
-  #redisErrors = 0;
+  readonly #errors = { redis: 0 };
   readonly #validatorCalls: Counter<'validator' | 'status_class'>;
   readonly #validatorSeconds: Histogram<'validator' | 'status_class'>;
   readonly #circuitOpen: Gauge<'validator'>;
@@ -27,18 +27,18 @@ export class GatewayMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tokengate_' });
-    const routes = this.#routes;
+    const requests = this.#requests;
     const reasons = this.#reasons;
     const cache = this.#cache;
-    const self = this;
+    const errors = this.#errors;
     new Counter({
       name: 'tokengate_requests_total',
-      help: 'Requests by route (path prefix; "(none)" when no route matched) and outcome.',
-      labelNames: ['route', 'outcome'],
+      help: 'Requests by face (proxy, forward-auth, validation-endpoint), route (path prefix; "(none)" when no route matched) and outcome.',
+      labelNames: ['face', 'route', 'outcome'],
       registers,
       collect() {
         this.reset();
-        for (const [route, counts] of routes) OUTCOMES.forEach((outcome, i) => counts[i]! > 0 && this.inc({ route, outcome }, counts[i]!));
+        for (const { face, route, counts } of requests.values()) OUTCOMES.forEach((outcome, i) => counts[i] > 0 && this.inc({ face, route, outcome }, counts[i]));
       },
     });
     new Counter({
@@ -87,7 +87,7 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(self.#redisErrors);
+        this.inc(errors.redis);
       },
     });
     this.#validatorCalls = new Counter({
@@ -106,15 +106,16 @@ export class GatewayMetrics {
     this.#circuitOpen = new Gauge({ name: 'tokengate_validator_circuit_open', help: '1 while a validator\'s circuit breaker is open.', labelNames: ['validator'], registers });
   }
 
-  /** The counters of a route path, shared by every route with that path and kept across reloads. */
-  routeCounts(path: string): RouteCounts {
-    let counts = this.#routes.get(path);
-    if (counts === undefined) this.#routes.set(path, (counts = new Float64Array(OUTCOMES.length)));
-    return counts;
+  /** The counters of a face and route path, shared by every route with that path and kept across reloads. */
+  requestCounts(face: string, route: string): RequestCounts {
+    const key = `${face}\0${route}`;
+    let entry = this.#requests.get(key);
+    if (entry === undefined) this.#requests.set(key, (entry = { face, route, counts: new Float64Array(OUTCOMES.length) }));
+    return entry.counts;
   }
 
-  request(counts: RouteCounts, outcome: Outcome, reason: Reason | null): void {
-    counts[outcome === 'allow' ? 0 : outcome === 'deny' ? 1 : 2]!++;
+  request(counts: RequestCounts, outcome: Outcome, reason: Reason | null): void {
+    counts[outcome === 'allow' ? 0 : outcome === 'deny' ? 1 : 2]++;
     if (reason !== null) this.#reasons.set(reason, (this.#reasons.get(reason) ?? 0) + 1);
   }
 
@@ -123,7 +124,7 @@ export class GatewayMetrics {
   }
 
   redisError(): void {
-    this.#redisErrors++;
+    this.#errors.redis++;
   }
 
   validatorCall(validator: string, status: number | null, seconds: number): void {

@@ -1,14 +1,15 @@
 /**
- * Stage 6, identity: the header values prepared for this route's plan when the result was stored,
- * appended to the headers going upstream (or, for forward-auth, to the answer). Removing forged
- * copies happens earlier, in the face that reads the request (SPEC section 5: "before anything
- * else, on every route and every outcome").
+ * Identity: the header values prepared for this policy's plan when the result was stored,
+ * appended to a flat header list (the request going upstream, or forward-auth's answer). Removing
+ * forged copies happens first, in the face that reads the request (SPEC section 5: "before
+ * anything else, on every route and every outcome").
  */
-import type { RouteConfig, ValidatorConfig } from '../config/compile.js';
-import { appendIdentityValues, type TokenResult } from '../cache/token-result.js';
+import { appendIdentityValues } from '../cache/token-result.js';
+import type { Policy } from '../config/compile.js';
+import type { Decision } from './decision.js';
 
-export function attachIdentity(headers: string[], result: TokenResult | null, route: RouteConfig, validator: ValidatorConfig | null): void {
-  if (result === null || validator === null) return;
-  const offset = validator.identityOffsets.get(route.identity);
-  if (offset !== undefined) appendIdentityValues(headers, result, offset, route.identity.headers);
+export function attachIdentity(headers: string[], decision: Decision, policy: Policy): void {
+  if (decision.result === null || decision.validator === null) return;
+  const offset = decision.validator.identityOffsets.get(policy.identity);
+  if (offset !== undefined) appendIdentityValues(headers, decision.result, offset, policy.identity.headers);
 }

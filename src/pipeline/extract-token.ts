@@ -1,20 +1,20 @@
 /**
- * Stage 2, extract: RFC 6750 section 2 and the route's `tokenFrom`. "No token" is not "bad token":
+ * Stage 1, extract: RFC 6750 section 2 and the route's `tokenFrom`. "No token" is not "bad token":
  * the result is none (-> 401 without an error code, RFC 6750 §3.1), malformed (-> 400
  * invalid_request) or the token. A token anywhere but where the route allows it, or in more than
  * one place, is malformed (§2: "MUST NOT use more than one method").
  */
 import type { TokenSources } from '../config/compile.js';
+import { B64TOKEN } from '../http/syntax.js';
 import { paramValues } from '../http/urlencoded.js';
+import type { Reason } from './reasons.js';
 
 export type TokenSource = 'header' | 'form' | 'query';
 
-export type ExtractionFailure =
-  | 'malformed_authorization'
-  | 'several_authorization_headers'
-  | 'malformed_token'
-  | 'token_in_several_places'
-  | 'token_source_not_allowed';
+export type ExtractionFailure = Extract<
+  Reason,
+  'malformed_authorization' | 'several_authorization_headers' | 'malformed_token' | 'token_in_several_places' | 'token_source_not_allowed'
+>;
 
 export type Extraction =
   | { readonly kind: 'none' }
@@ -34,7 +34,6 @@ export interface CredentialsView {
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
 const BEARER_CREDENTIALS = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const BEARER_SCHEME = /^bearer(?:\s|$)/i;
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const ACCESS_TOKEN = 'access_token';
 
 const NONE: Extraction = Object.freeze({ kind: 'none' });
@@ -51,7 +50,7 @@ export function extractToken(sources: TokenSources, view: CredentialsView): Extr
     const match = BEARER_CREDENTIALS.exec(view.authorization);
     if (match !== null) {
       if (!sources.header) return failures.token_source_not_allowed;
-      found = { kind: 'token', token: match[1]!, source: 'header' };
+      found = { kind: 'token', token: match[1], source: 'header' };
     } else if (BEARER_SCHEME.test(view.authorization)) {
       return failures.malformed_authorization;
     }

@@ -1,25 +1,27 @@
 /**
  * The decision core, with the stage order written once:
  *
- *   route -> extract -> select validator -> cache (-> validate) -> decide -> identity
+ *   extract token -> select validator -> cache (-> validate) -> decide
  *
- * and then a face acts on the decision: the proxy forwards, forward-auth and the seed's endpoint
- * answer. `authorize` returns synchronously on a cache hit and a promise only when it must wait.
+ * A face builds the question (it has matched the route, read the request's credentials), calls
+ * `authorize`, and acts on the Decision: the proxy forwards or answers, forward-auth answers, the
+ * library returns it. `authorize` returns synchronously on a cache hit, and a promise only when
+ * it must wait for Redis or the validator. Identity headers come from the allowed result
+ * (attach-identity.ts), in whatever form the face sends them.
  */
 import type { Logger } from 'pino';
-import type { SharedCache } from '../cache/redis.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
-import type { GatewayConfig, RouteConfig, ValidatorConfig } from '../config/compile.js';
 import { tokenKey } from '../cache/key.js';
+import type { SharedCache } from '../cache/redis.js';
 import { clockNow, type TokenResult } from '../cache/token-result.js';
-import type { PreparedResponse } from '../http/errors.js';
+import type { GatewayConfig, Policy, ValidatorConfig } from '../config/compile.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ValidatorState } from '../validators/state.js';
-import { decide, outcomeOf, responseFor, type Outcome, type Reason } from './decide.js';
-import { extractToken, type CredentialsView, type TokenSource } from './extract-token.js';
-import { lookupResult, type CacheLookup } from './lookup-cache.js';
+import { decide } from './decide.js';
+import type { Decision, DecisionSlot } from './decision.js';
+import { extractToken, type CredentialsView } from './extract-token.js';
+import { lookupResult, type Verdict } from './lookup-cache.js';
+import { outcomeOf, type Reason } from './reasons.js';
 import { selectValidator, type HeaderSource } from './select-validator.js';
-
-export { matchRoute, parseTarget, isNormalPath } from './match-route.js';
 
 export interface Core {
   readonly config: GatewayConfig;
@@ -30,62 +32,47 @@ export interface Core {
   readonly shared: SharedCache | null;
 }
 
-/** One request as the core sees it; a face fills the inputs, the stages fill the rest. */
-export interface Exchange extends CredentialsView, CacheLookup, HeaderSource {
-  route: RouteConfig | null;
-
-  outcome: Outcome | null;
-  reason: Reason | null;
-  response: PreparedResponse | null;
-  /** The validator's result behind an allow (`null` for auth none or optional without a token). */
-  result: TokenResult | null;
-  tokenSource: TokenSource | null;
-  /** The token's cache key (SHA-256, see cache/key.ts); its fingerprint is what logs show. */
-  tokenKey: string | null;
-  validator: ValidatorConfig | null;
+/** What a face asks about one request. A face's own per-request object usually is its question. */
+export interface Question extends CredentialsView, HeaderSource {
+  readonly policy: Policy;
 }
 
-export function authorize(core: Core, ex: Exchange): void | Promise<void> {
-  const route = ex.route!;
-  if (route.auth === 'none') return allow(ex, null);
+export function authorize(core: Core, question: Question, slot: DecisionSlot): Decision | Promise<Decision> {
+  const policy = question.policy;
+  if (policy.auth === 'none') return slot.allow(null);
 
-  const extraction = extractToken(route.tokenFrom, ex);
-  if (extraction.kind === 'malformed') return refuse(core, ex, extraction.reason);
-  if (extraction.kind === 'none') return route.auth === 'optional' ? allow(ex, null) : refuse(core, ex, 'missing_token');
-  ex.tokenSource = extraction.source;
+  const extraction = extractToken(policy.tokenFrom, question);
+  if (extraction.kind === 'malformed') return refuse(core, slot, extraction.reason);
+  if (extraction.kind === 'none') return policy.auth === 'optional' ? slot.allow(null) : refuse(core, slot, 'missing_token');
+  slot.tokenSource = extraction.source;
 
-  const validator = selectValidator(route.validator!, ex);
-  if (validator === null) return refuse(core, ex, 'no_validator_for_region');
-  ex.validator = validator;
+  const validator = selectValidator(policy.validator!, question);
+  if (validator === null) return refuse(core, slot, 'no_validator_for_region');
+  slot.validator = validator;
   const state = core.validators.get(validator)!;
 
   const key = tokenKey(validator.name, extraction.token);
-  ex.tokenKey = key;
-  const found = lookupResult(core, state, key, extraction.token, clockNow(), ex);
+  slot.tokenKey = key;
+  const found = lookupResult(core, state, key, extraction.token, clockNow(), slot);
   if (found instanceof Promise) {
     return found.then(
-      (result) => conclude(core, ex, route, result),
+      (verdict) => conclude(core, slot, policy, validator, verdict),
       // Unreachable by design (validate never throws), and still closed if it ever happens.
-      () => refuse(core, ex, 'validator_unreachable'),
+      () => slot.refuse('error', 'validator_unreachable', validator.unavailableAnswer),
     );
   }
-  conclude(core, ex, route, found);
+  return conclude(core, slot, policy, validator, found);
 }
 
-function conclude(core: Core, ex: Exchange, route: RouteConfig, result: TokenResult): void {
-  const reason = decide(result, route);
-  if (reason === null) allow(ex, result);
-  else refuse(core, ex, reason);
+function conclude(core: Core, slot: DecisionSlot, policy: Policy, validator: ValidatorConfig, verdict: Verdict): Decision {
+  if (typeof verdict !== 'string') return slot.refuse('error', verdict.reason, validator.unavailableAnswer);
+  const result: TokenResult = verdict;
+  const denial = decide(result, policy);
+  if (denial === null) return slot.allow(result);
+  return denial === 'insufficient_scope' ? slot.refuse('deny', denial, policy.insufficientScope) : refuse(core, slot, denial);
 }
 
-function allow(ex: Exchange, result: TokenResult | null): void {
-  ex.outcome = 'allow';
-  ex.result = result;
-}
-
-/** Deny or error: the outcome and the prepared answer for `reason`. */
-export function refuse(core: Core, ex: Exchange, reason: Reason): void {
-  ex.outcome = outcomeOf(reason);
-  ex.reason = reason;
-  ex.response = responseFor(core.config, reason, ex.route, ex.validator);
+/** Deny or error for `reason`, with the answer the reason table gives it. */
+export function refuse(core: Core, slot: DecisionSlot, reason: Reason): Decision {
+  return slot.refuse(outcomeOf(reason), reason, core.config.answers[reason]);
 }

@@ -6,67 +6,59 @@
  */
 import { fingerprintOf } from '../cache/key.js';
 import type { ResultCache } from '../cache/memory.js';
-import { clockNow, denialOf, expiresAtOf, isUnavailable, staleUntilOf, type TokenResult } from '../cache/token-result.js';
+import { clockNow, denialOf, expiresAtOf, staleUntilOf } from '../cache/token-result.js';
 import type { ValidatorState } from '../validators/state.js';
+import type { DecisionSlot } from './decision.js';
 import type { Core } from './index.js';
-import { validate } from './validate.js';
+import { validate, type Verdict } from './validate.js';
 
-/**
- * How a request's result was found: in memory (hit), by a new validator call (miss), by joining a
- * call in flight (joined), in Redis (redis), stale while the validator was down (stale), or with
- * caching off (off).
- */
-export type CacheOutcome = 'hit' | 'miss' | 'joined' | 'redis' | 'stale' | 'off';
+export type { Verdict } from './validate.js';
 
-export interface CacheLookup {
-  cache: CacheOutcome | null;
-}
-
-export function lookupResult(core: Core, state: ValidatorState, key: string, token: string, now: number, into: CacheLookup): TokenResult | Promise<TokenResult> {
+export function lookupResult(core: Core, state: ValidatorState, key: string, token: string, now: number, slot: DecisionSlot): Verdict | Promise<Verdict> {
   const cache = state.cache;
   // Caching off means every request is judged by a call of its own, made after it arrived.
   if (cache === null) {
-    into.cache = 'off';
+    slot.cache = 'off';
     return validate(core, state, token, fingerprintOf(key));
   }
   const cached = cache.get(key, now);
   if (cached !== undefined) {
-    into.cache = 'hit';
+    slot.cache = 'hit';
     core.metrics.cache('memory_hit');
     return cached;
   }
   const pending = state.inflight.get(key);
   if (pending !== undefined) {
-    into.cache = 'joined';
+    slot.cache = 'joined';
     core.metrics.cache('joined');
     return pending;
   }
-  into.cache = 'miss';
+  slot.cache = 'miss';
   core.metrics.cache('memory_miss');
-  return state.inflight.run(key, () => fetchResult(core, state, cache, key, token, into));
+  return state.inflight.run(key, () => fetchResult(core, state, cache, key, token, slot));
 }
 
 /** A miss: the shared cache first, then the validator; a stale result when it is down and that is allowed. */
-async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache, key: string, token: string, into: CacheLookup): Promise<TokenResult> {
-  const name = state.config.name;
+async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache, key: string, token: string, slot: DecisionSlot): Promise<Verdict> {
+  const validator = state.config;
   if (core.shared !== null) {
-    const shared = await core.shared.get(name, token);
+    const shared = await core.shared.get(validator, token);
     if (shared !== null && expiresAtOf(shared) > clockNow()) {
       cache.set(key, shared, clockNow());
-      into.cache = 'redis';
+      slot.cache = 'redis';
       return shared;
     }
   }
-  const result = await validate(core, state, token, fingerprintOf(key));
+  const verdict = await validate(core, state, token, fingerprintOf(key));
   const now = clockNow();
-  if (isUnavailable(denialOf(result))) {
-    const stale = state.config.onUnavailable === 'stale' ? cache.getStale(key, now) : undefined;
-    if (stale === undefined || denialOf(stale) !== null) return result;
-    into.cache = 'stale';
+  if (typeof verdict !== 'string') {
+    const stale = validator.onUnavailable === 'stale' ? cache.getStale(key, now) : undefined;
+    if (stale === undefined || denialOf(stale) !== null) return verdict;
+    slot.cache = 'stale';
     core.metrics.cache('stale');
     return stale;
   }
   // A token revoked while this call was in flight is stored neither here nor in Redis.
-  if (cache.set(key, result, now)) core.shared?.set(name, token, result, staleUntilOf(result) - now);
-  return result;
+  if (cache.set(key, verdict, now)) core.shared?.set(validator, token, verdict, staleUntilOf(verdict) - now);
+  return verdict;
 }

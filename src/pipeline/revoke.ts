@@ -5,12 +5,13 @@
  */
 import { tokenKey } from '../cache/key.js';
 import { clockNow } from '../cache/token-result.js';
+import { maxCallDurationMs } from '../validators/call.js';
 import type { ValidatorState } from '../validators/state.js';
 import type { Core } from './index.js';
 
-/** Long enough for any call already in flight to end (its deadline, and one retry). */
+/** Long enough for any call already in flight to end. */
 function quarantineMs(state: ValidatorState): number {
-  return state.config.timeoutMs * 2 + 100;
+  return maxCallDurationMs(state.config) + 100;
 }
 
 export interface Revocation {

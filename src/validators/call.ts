@@ -6,14 +6,15 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { ValidatorConfig } from '../config/compile.js';
-import type { UnavailableReason, ValidatorAnswer } from './judge.js';
+import { BodyTooLargeError, readBounded } from '../http/body.js';
+import { describeFailure, isTimeout, nothingWasSent } from '../http/failure.js';
+import { mediaTypeOf } from '../http/media-type.js';
+import type { UnavailableReason } from '../pipeline/reasons.js';
+import type { ValidatorAnswer } from './judge.js';
 import { buildValidatorRequest } from './request.js';
 
 /** The most of a validator's answer that is ever read (SPEC: bounded; user info is small). */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
-
-/** Connection failures that happen before a single byte of the request was sent. */
-const RETRY_ONCE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export class ValidatorCallError extends Error {
   readonly reason: UnavailableReason;
@@ -22,6 +23,11 @@ export class ValidatorCallError extends Error {
     this.name = 'ValidatorCallError';
     this.reason = reason;
   }
+}
+
+/** The longest a call can take, its one retry included: after this, nothing it started can still store a result. */
+export function maxCallDurationMs(validator: ValidatorConfig): number {
+  return validator.timeoutMs * 2;
 }
 
 export function createValidatorPool(validator: ValidatorConfig): Pool {
@@ -43,7 +49,7 @@ export async function callValidator(pool: Dispatcher, validator: ValidatorConfig
   try {
     response = await send().catch((error: unknown) => {
       // One retry, and only when the connection could not even be made: the request never left.
-      if (!signal.aborted && RETRY_ONCE.has((error as { code?: string }).code ?? '')) return send();
+      if (!signal.aborted && nothingWasSent(error)) return send();
       throw error;
     });
   } catch (error) {
@@ -54,40 +60,18 @@ export async function callValidator(pool: Dispatcher, validator: ValidatorConfig
     await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     return { status: statusCode, mediaType: '', body: null };
   }
-  const declared = Number(headers['content-length']);
-  if (declared > MAX_ANSWER_BYTES) {
-    body.destroy();
-    throw new ValidatorCallError('validator_bad_answer', `answer of ${declared} bytes is over the ${MAX_ANSWER_BYTES}-byte bound`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_ANSWER_BYTES) {
-        body.destroy();
-        throw new ValidatorCallError('validator_bad_answer', `answer is over the ${MAX_ANSWER_BYTES}-byte bound`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    const bytes = await readBounded(body, MAX_ANSWER_BYTES, headers['content-length'] as string | undefined);
+    return { status: 200, mediaType: mediaTypeOf(headers['content-type']), body: bytes };
   } catch (error) {
+    body.destroy();
     throw toCallError(error);
   }
-  return { status: 200, mediaType: mediaTypeOf(headers['content-type']), body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
-}
-
-function mediaTypeOf(value: string | string[] | undefined): string {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) return '';
-  const semicolon = first.indexOf(';');
-  return (semicolon === -1 ? first : first.slice(0, semicolon)).trim().toLowerCase();
 }
 
 function toCallError(error: unknown): ValidatorCallError {
   if (error instanceof ValidatorCallError) return error;
-  const { name, code, message } = error as { name?: string; code?: string; message?: string };
-  if (name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new ValidatorCallError('validator_timeout', 'the validator did not answer in time');
-  }
-  return new ValidatorCallError('validator_unreachable', `the validator could not be reached (${code ?? name ?? 'error'}: ${message ?? ''})`);
+  if (error instanceof BodyTooLargeError) return new ValidatorCallError('validator_bad_answer', `the answer is over the ${MAX_ANSWER_BYTES}-byte bound`);
+  if (isTimeout(error)) return new ValidatorCallError('validator_timeout', 'the validator did not answer in time');
+  return new ValidatorCallError('validator_unreachable', `the validator could not be reached (${describeFailure(error)})`);
 }

@@ -3,8 +3,8 @@ import type { Pool } from 'undici';
 import type { GatewayConfig, ValidatorConfig } from '../config/compile.js';
 import { ResultCache } from '../cache/memory.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { TokenResult } from '../cache/token-result.js';
 import { CircuitBreaker } from './breaker.js';
+import type { Verdict } from '../pipeline/validate.js';
 import { createValidatorPool } from './call.js';
 
 export interface ValidatorState {
@@ -12,7 +12,7 @@ export interface ValidatorState {
   readonly pool: Pool;
   /** `null` when caching is off for this validator. */
   readonly cache: ResultCache | null;
-  readonly inflight: SingleFlight<TokenResult>;
+  readonly inflight: SingleFlight<Verdict>;
   readonly breaker: CircuitBreaker;
   /** Calls waiting on the validator now (bounded by `maxConcurrentCalls`). */
   active: number;
@@ -28,7 +28,7 @@ export function createValidatorStates(config: GatewayConfig): ReadonlyMap<Valida
       config: validator,
       pool: createValidatorPool(validator),
       cache: caching ? new ResultCache(validator.cache.maxEntries) : null,
-      inflight: new SingleFlight<TokenResult>(),
+      inflight: new SingleFlight<Verdict>(),
       breaker: new CircuitBreaker(validator.circuitBreaker.failures, validator.circuitBreaker.cooldownSeconds * 1000),
       active: 0,
       calls: 0,

@@ -24,8 +24,8 @@ function parseMetrics(text: string): Sample[] {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
     assert.ok(match !== null, `a well-formed sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const [, key, value] of match[2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key!] = value!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+    for (const [, key, value] of match[2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key] = value!;
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
   }
   return samples;
 }
@@ -117,9 +117,9 @@ describe('admin port', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     assert.match(text, /^# TYPE tokengate_requests_total counter$/m);
 
-    assert.equal(valueOf(samples, 'tokengate_requests_total', { route: '/orders', outcome: 'allow' }), 3);
-    assert.equal(valueOf(samples, 'tokengate_requests_total', { route: '/orders', outcome: 'deny' }), 1);
-    assert.equal(valueOf(samples, 'tokengate_requests_total', { route: '(none)', outcome: 'deny' }), 1);
+    assert.equal(valueOf(samples, 'tokengate_requests_total', { face: 'proxy', route: '/orders', outcome: 'allow' }), 3);
+    assert.equal(valueOf(samples, 'tokengate_requests_total', { face: 'proxy', route: '/orders', outcome: 'deny' }), 1);
+    assert.equal(valueOf(samples, 'tokengate_requests_total', { face: 'proxy', route: '(none)', outcome: 'deny' }), 1);
     assert.equal(valueOf(samples, 'tokengate_denials_total', { reason: 'missing_token' }), 1);
     assert.equal(valueOf(samples, 'tokengate_denials_total', { reason: 'no_route' }), 1);
     assert.equal(valueOf(samples, 'tokengate_cache_lookups_total', { level: 'memory', result: 'hit' }), 2);
@@ -149,12 +149,12 @@ describe('admin port', () => {
     assert.ok(joins !== undefined && joins > 0, `joins: ${joins}`);
     assert.ok(joins <= 19);
     assert.equal(valueOf(samples, 'tokengate_validator_calls_total', { validator: 'burst', status_class: '2xx' }), 1);
-    assert.equal(valueOf(samples, 'tokengate_requests_total', { route: '/burst', outcome: 'allow' }), 20);
+    assert.equal(valueOf(samples, 'tokengate_requests_total', { face: 'proxy', route: '/burst', outcome: 'allow' }), 20);
   });
 
   test('counters survive a reload: they keep growing, they are not reset', async () => {
     const before = await scrape();
-    const allowBefore = valueOf(before.samples, 'tokengate_requests_total', { route: '/orders', outcome: 'allow' })!;
+    const allowBefore = valueOf(before.samples, 'tokengate_requests_total', { face: 'proxy', route: '/orders', outcome: 'allow' })!;
     const callsBefore = valueOf(before.samples, 'tokengate_validator_calls_total', { validator: 'seed', status_class: '2xx' })!;
     const hitsBefore = valueOf(before.samples, 'tokengate_cache_lookups_total', { level: 'memory', result: 'hit' })!;
     assert.equal(allowBefore, 3);
@@ -169,7 +169,7 @@ describe('admin port', () => {
     assert.equal(validator.calls.get('alice'), 2);
 
     const { samples } = await scrape();
-    assert.equal(valueOf(samples, 'tokengate_requests_total', { route: '/orders', outcome: 'allow' }), allowBefore + 2);
+    assert.equal(valueOf(samples, 'tokengate_requests_total', { face: 'proxy', route: '/orders', outcome: 'allow' }), allowBefore + 2);
     assert.equal(valueOf(samples, 'tokengate_validator_calls_total', { validator: 'seed', status_class: '2xx' }), callsBefore + 1);
     assert.equal(valueOf(samples, 'tokengate_cache_lookups_total', { level: 'memory', result: 'hit' }), hitsBefore + 1);
     assert.equal(valueOf(samples, 'tokengate_denials_total', { reason: 'missing_token' }), 1);

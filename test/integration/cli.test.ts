@@ -108,7 +108,7 @@ describe('check', { concurrency: true }, () => {
     assert.equal(result.code, 1);
     const out = problemLines(result);
     assert.equal(out.length, 1, result.stderr);
-    assert.match(out[0]!, /^validators\.v\.query\.api_key: .*TG_CLI_TEST_UNSET/);
+    assert.match(out[0], /^validators\.v\.query\.api_key: .*TG_CLI_TEST_UNSET/);
     const withEnv = await runCli(['check', '--config', file], { env: { TG_CLI_TEST_UNSET: 'set' } });
     assert.equal(withEnv.code, 0, withEnv.stderr);
   });
@@ -235,7 +235,7 @@ describe('serve', () => {
 
       const refused = await get(`${url}/orders/7`, UNKNOWN);
       assert.equal(refused.status, 401);
-      assert.equal(((await refused.json()) as { errors: { type: string }[] }).errors[0]!.type, 'InvalidTokenError');
+      assert.equal(((await refused.json()) as { errors: { type: string }[] }).errors[0].type, 'InvalidTokenError');
     });
 
     test('access log lines are JSON with method, path, status and outcome, never the token or the query', async () => {
@@ -279,7 +279,7 @@ describe('serve', () => {
       assert.equal(((await res.json()) as { url: string }).url, '/v2/items');
       const gone = await get(`${url}/orders/1`);
       assert.equal(gone.status, 404);
-      assert.equal(((await gone.json()) as { errors: { type: string }[] }).errors[0]!.type, 'NotFoundError');
+      assert.equal(((await gone.json()) as { errors: { type: string }[] }).errors[0].type, 'NotFoundError');
     });
 
     test('SIGINT stops it with exit 0', async () => {
@@ -406,7 +406,7 @@ describe('demo', () => {
     const client = /curl -s -u '([^':]+):[^']*' -d grant_type=client_credentials/.exec(out)?.[1];
     assert.ok(client !== undefined, out);
 
-    const res = await fetch(apiUrl!, { headers: { Authorization: `Bearer ${token}` } });
+    const res = await fetch(apiUrl, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200, await res.clone().text());
     const echoed = (await res.json()) as { url: string; headers: Record<string, string> };
     assert.equal(echoed.url, '/api/orders');
@@ -415,12 +415,12 @@ describe('demo', () => {
 
     const seedLine = /curl -i -H 'Authorization: Bearer ([^'\s]+)' (http:\/\/\S+\/store\/profile)\s*$/m.exec(out);
     assert.ok(seedLine !== null, out);
-    const profile = await fetch(seedLine[2]!, { headers: { Authorization: `Bearer ${seedLine[1]}` } });
+    const profile = await fetch(seedLine[2], { headers: { Authorization: `Bearer ${seedLine[1]}` } });
     const body = await profile.text();
     assert.equal(profile.status, 200, body);
     assert.ok(body.includes('öhlundi'), body);
 
-    const refused = await fetch(apiUrl!, { headers: { Authorization: 'Bearer made-up-token' } });
+    const refused = await fetch(apiUrl, { headers: { Authorization: 'Bearer made-up-token' } });
     assert.equal(refused.status, 401);
     await refused.body?.cancel();
 

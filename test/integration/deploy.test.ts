@@ -23,10 +23,11 @@ const DOCKERIGNORE = join(REPO, '.dockerignore');
 function drainMs(): number {
   const source = readFileSync(join(REPO, 'src', 'gateway.ts'), 'utf8');
   const found = /drainTimeoutMs \?\? ([\d_]+)/.exec(source);
-  return found === null ? 10_000 : Number(found[1]!.replaceAll('_', ''));
+  return found === null ? 10_000 : Number(found[1].replaceAll('_', ''));
 }
 
 // Kubernetes objects, loosely typed: the test checks the shape it needs.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- YAML documents of any shape
 type Obj = Record<string, any>;
 
 // ---------------------------------------------------------------------------------------------
@@ -61,12 +62,12 @@ function parseDockerfile(text: string): Stage[] {
   const stages: Stage[] = [];
   for (const line of logical) {
     const match = /^(\S+)\s*(.*)$/.exec(line)!;
-    const keyword = match[1]!.toUpperCase();
-    const args = match[2]!.trim();
+    const keyword = match[1].toUpperCase();
+    const args = match[2].trim();
     if (keyword === 'FROM') {
       const from = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
       assert.ok(from !== null, `FROM line: ${line}`);
-      stages.push({ image: from[1]!, name: from[2] ?? null, instructions: [] });
+      stages.push({ image: from[1], name: from[2] ?? null, instructions: [] });
       continue;
     }
     assert.ok(stages.length > 0, `instruction before the first FROM: ${line}`);
@@ -82,10 +83,10 @@ function envOf(stage: Stage): Map<string, string> {
     if (keyword !== 'ENV') continue;
     if (!args.includes('=')) {
       const [name, ...rest] = args.split(/\s+/);
-      env.set(name!, rest.join(' '));
+      env.set(name, rest.join(' '));
       continue;
     }
-    for (const pair of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) env.set(pair[1]!, pair[2]!.replace(/^"(.*)"$/, '$1'));
+    for (const pair of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) env.set(pair[1], pair[2].replace(/^"(.*)"$/, '$1'));
   }
   return env;
 }
@@ -99,7 +100,7 @@ function execForm(instruction: Instruction | undefined): string[] | null {
   if (instruction === undefined) return null;
   try {
     const parsed = JSON.parse(instruction.args) as unknown;
-    return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? (parsed as string[]) : null;
+    return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? (parsed) : null;
   } catch {
     return null;
   }
@@ -121,7 +122,7 @@ describe('deployment files', () => {
   const find = (kind: string, name: string): Obj => {
     const found = objects.filter((o) => o.kind === kind && o.metadata?.name === name);
     assert.equal(found.length, 1, `exactly one ${kind} ${name} in ${MANIFEST}`);
-    return found[0]!;
+    return found[0];
   };
   /** A container port given by number or by name. */
   const portNumber = (c: Obj, port: number | string): number => {
@@ -178,7 +179,7 @@ describe('deployment files', () => {
       assert.notEqual(config.server.port, config.admin.port);
       assert.equal(config.validators.size, 1);
       const [validator] = [...config.validators.values()];
-      assert.equal(validator!.style, 'rfc7662');
+      assert.equal(validator.style, 'rfc7662');
       assert.ok(configText.includes('clientSecret: "${INTROSPECTION_SECRET}"'), 'the secret comes from the environment');
       assert.ok(config.routes.length >= 1);
       assert.ok(config.routes.some((route) => route.auth === 'required' && route.identity.headers.length > 0), 'a protected route with identityHeaders');
@@ -194,7 +195,7 @@ describe('deployment files', () => {
     });
 
     test('every ${NAME} without a default in the configuration is set in the container, the secret from the Secret', () => {
-      const needed = [...configText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!);
+      const needed = [...configText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
       assert.ok(needed.includes('INTROSPECTION_SECRET'));
       const env = new Map<string, Obj>((container.env ?? []).map((e: Obj) => [e.name as string, e]));
       const secret = find('Secret', 'tokengate-secrets');
@@ -298,7 +299,7 @@ describe('deployment files', () => {
       assert.ok(servicePort !== undefined, `Service ${url.hostname} has port ${port}`);
       const pods = podsOf(service.spec.selector);
       assert.deepEqual(pods.map((d) => d.metadata.name), ['tokengate-redis']);
-      const redis = pods[0]!.spec.template.spec.containers[0] as Obj;
+      const redis = pods[0].spec.template.spec.containers[0] as Obj;
       assert.match(String(redis.image), /^redis:/);
       assert.equal(portNumber(redis, servicePort.targetPort ?? servicePort.port), 6379);
     });
@@ -315,7 +316,7 @@ describe('deployment files', () => {
     test('the final stage runs as a user that is not root', () => {
       const user = last(runtime, 'USER');
       assert.ok(user !== undefined, 'USER in the final stage');
-      const name = user.args.split(':')[0]!;
+      const name = user.args.split(':')[0];
       assert.ok(name !== 'root' && name !== '0', `USER ${user.args}`);
     });
 
@@ -337,7 +338,7 @@ describe('deployment files', () => {
       const fromStage = (i: Instruction) => /--from=(\S+)/.exec(i.args)?.[1];
       const modules = copies.filter((i) => /node_modules/.test(i.args));
       assert.equal(modules.length, 1, 'node_modules is copied once');
-      const source = stages.find((s) => s.name === fromStage(modules[0]!));
+      const source = stages.find((s) => s.name === fromStage(modules[0]));
       assert.ok(source !== undefined, 'node_modules comes from an earlier stage');
       const runs = source.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
       const pruned = runs.some((r) => /npm (ci|install)\b.*--omit=dev/.test(r) || /npm prune\b.*--omit=dev/.test(r) || /npm prune --production/.test(r));

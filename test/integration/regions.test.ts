@@ -19,9 +19,9 @@ describe('validators per region', () => {
     backend = await startSampleBackend();
     gw = await startTestGateway({
       validators: {
-        'corp-fr': { url: servers.fr!.validationUrl },
-        'corp-ch': { url: servers.ch!.validationUrl },
-        corp: { url: servers.global!.validationUrl },
+        'corp-fr': { url: servers.fr.validationUrl },
+        'corp-ch': { url: servers.ch.validationUrl },
+        corp: { url: servers.global.validationUrl },
       },
       routes: [
         { path: '/with-default', upstream: backend.url, validator: { byHeader: 'X-Region', map: { fr: 'corp-fr', ch: 'corp-ch' }, default: 'corp' }, identityHeaders: { 'X-User-Id': 'uid' } },
@@ -65,8 +65,8 @@ describe('validators per region', () => {
   });
 
   test('the cache key includes the chosen validator: each region was asked once for the same token', () => {
-    assert.equal(servers.fr!.calls.get('tok'), 1);
-    assert.equal(servers.ch!.calls.get('tok'), 1);
-    assert.equal(servers.global!.calls.get('tok'), 1);
+    assert.equal(servers.fr.calls.get('tok'), 1);
+    assert.equal(servers.ch.calls.get('tok'), 1);
+    assert.equal(servers.global.calls.get('tok'), 1);
   });
 });

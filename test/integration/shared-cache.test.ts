@@ -275,7 +275,7 @@ describe('SPEC section 6: the shared Redis cache between two instances', { skip:
       assert.equal(res.status, 400, `body ${JSON.stringify(body)}`);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       const parsed = JSON.parse(res.body) as { errors: { type: string; message: string }[] };
-      assert.equal(parsed.errors[0]!.type, 'InvalidRequestError');
+      assert.equal(parsed.errors[0].type, 'InvalidRequestError');
     }
     const get = await admin(a, '/revoke');
     assert.equal(get.status, 405);
@@ -328,7 +328,7 @@ describe('SPEC section 6: the shared Redis cache between two instances', { skip:
     assert.ok(metric(metrics.body, 'tokengate_redis_errors_total') > 0);
     const warnings = redisWarnings(a);
     assert.equal(warnings.length, 1, 'one warning per outage, not one per failed command');
-    assert.equal(warnings[0]!.level, 40);
+    assert.equal(warnings[0].level, 40);
 
     await redis.restart();
     assert.ok(await eventually(async () => (await admin(a, '/readyz')).status === 200 && (await admin(b, '/readyz')).status === 200, 5_000, 100), 'ready again within 5 s');

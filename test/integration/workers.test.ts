@@ -60,7 +60,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)/.exec(line);
     if (match === null || match[1] !== name) continue;
     const found: Record<string, string> = {};
-    for (const pair of match[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) found[pair[1]!] = pair[2]!;
+    for (const pair of match[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) found[pair[1]] = pair[2]!;
     if (Object.keys(labels).length === Object.keys(found).length && Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
   }
   return undefined;
@@ -152,7 +152,7 @@ ${extraRoutes.map((path) => `  - path: ${path}\n    upstream: ${backend.url}\n`)
     // Should a worker have outlived its primary (a failed test), do not leave it running; the
     // command line is checked first so that a recycled pid is never touched.
     for (const pid of everyWorker) {
-      let cmdline = '';
+      let cmdline: string;
       try {
         cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       } catch {
@@ -208,13 +208,13 @@ ${extraRoutes.map((path) => `  - path: ${path}\n    upstream: ${backend.url}\n`)
 
     // The count is taken as the exchange ends, a moment after the client has its answer.
     const deadline = Date.now() + 2_000;
-    let text = '';
+    let text: string;
     let value: number | undefined;
     for (;;) {
       const res = await admin('/metrics');
       assert.equal(res.status, 200, res.body);
       text = res.body;
-      value = sample(text, 'tokengate_requests_total', { route: '/orders', outcome: 'allow' });
+      value = sample(text, 'tokengate_requests_total', { face: 'proxy', route: '/orders', outcome: 'allow' });
       if (value === ordersAllowed || Date.now() > deadline) break;
       await sleep(100);
     }
@@ -227,8 +227,8 @@ ${extraRoutes.map((path) => `  - path: ${path}\n    upstream: ${backend.url}\n`)
   });
 
   test('a worker killed with SIGKILL is replaced; the service answers 200 throughout', async () => {
-    const victim = current[0]!;
-    const survivor = current[1]!;
+    const victim = current[0];
+    const survivor = current[1];
     const since = Date.now();
     const readyBefore = cli.jsonLines().filter((l) => l.msg === 'worker ready').length;
     const statuses: (number | string)[] = [];

@@ -59,7 +59,7 @@ describe('forged identity headers never reach the backend', () => {
   }
   function assertNoForgedValue(got: ReceivedRequest): void {
     for (let i = 1; i < got.rawHeaders.length; i += 2) {
-      assert.equal(FORGED_VALUES.includes(got.rawHeaders[i]!), false, `forged value "${got.rawHeaders[i]}" in ${got.rawHeaders[i - 1]}`);
+      assert.equal(FORGED_VALUES.includes(got.rawHeaders[i]), false, `forged value "${got.rawHeaders[i]}" in ${got.rawHeaders[i - 1]}`);
     }
   }
 

@@ -65,7 +65,7 @@ describe('paths that are not in normal form are refused before routing', () => {
     const open = await get('/public/page');
     assert.equal(open.status, 200);
     assert.equal(backend.received.length, 1);
-    assert.equal(backend.received[0]!.url, '/public/page');
+    assert.equal(backend.received[0].url, '/public/page');
 
     const closed = await get('/admin');
     assert.equal(closed.status, 401);

@@ -42,8 +42,8 @@ export async function assertGatewayError(res: Response, status: number, type: st
   assert.equal(res.headers.get('content-type'), 'application/json');
   const parsed = JSON.parse(body) as { errors: { type: string; message: string }[] };
   assert.equal(parsed.errors.length, 1);
-  assert.equal(parsed.errors[0]!.type, type);
-  assert.equal(typeof parsed.errors[0]!.message, 'string');
+  assert.equal(parsed.errors[0].type, type);
+  assert.equal(typeof parsed.errors[0].message, 'string');
   return body;
 }
 

@@ -40,7 +40,7 @@ const T = {
 const MALFORMED_SECRET = 'MaLfOrMeDsEcReT15';
 
 function needles(token: string): string[] {
-  const inner = /^8dbd30ed-([A-Za-z0-9]+)\+/.exec(token)![1]!;
+  const inner = /^8dbd30ed-([A-Za-z0-9]+)\+/.exec(token)![1];
   return [token, encodeURIComponent(token), token.replace(/\+/g, ' '), inner];
 }
 const ALL_NEEDLES = [...Object.values(T).flatMap(needles), MALFORMED_SECRET];

@@ -18,7 +18,7 @@ const MINIMAL = {
 
 /** A deep copy of MINIMAL with `patch` applied by the caller. */
 function minimal(): { validators: Record<string, Record<string, unknown>>; routes: Record<string, unknown>[]; [key: string]: unknown } {
-  return structuredClone(MINIMAL) as never;
+  return structuredClone(MINIMAL);
 }
 
 /** The problems `buildConfig` reports for `document`; fails the test when it compiles. */
@@ -84,7 +84,7 @@ describe('buildConfig: a minimal valid configuration', () => {
   });
 
   test('route defaults', () => {
-    const r = config.routes[0]!;
+    const r = config.routes[0];
     assert.equal(r.index, 0);
     assert.equal(r.path, '/orders');
     assert.equal(r.methods, null);
@@ -117,7 +117,7 @@ describe('buildConfig: a minimal valid configuration', () => {
   test('client_secret_basic form-encodes then base64-encodes id and secret (RFC 6749 §2.3.1)', () => {
     const doc = minimal();
     doc.validators.v = { url: 'https://as.example/i', style: 'rfc7662', clientAuth: { method: 'client_secret_basic', clientId: 'g w', clientSecret: 's:é' } };
-    const auth = buildConfig(doc, {}).validators.get('v')!.headers.authorization!;
+    const auth = buildConfig(doc, {}).validators.get('v')!.headers.authorization;
     assert.equal(Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString(), 'g+w:s%3A%C3%A9');
   });
 
@@ -151,7 +151,7 @@ describe('buildConfig: unknown keys', () => {
   test('inside clientAuth and the byHeader choice', () => {
     const doc = minimal();
     doc.validators.v = { url: 'https://as.example/i', style: 'rfc7662', clientAuth: { method: 'none', clientld: 'x' } };
-    doc.routes[0]!.validator = { byHeader: 'X-Region', map: { fr: 'v' }, defualt: 'v' };
+    doc.routes[0].validator = { byHeader: 'X-Region', map: { fr: 'v' }, defualt: 'v' };
     const got = paths(doc);
     assert.ok(got.includes('validators.v.clientAuth.clientld'), JSON.stringify(got));
     assert.ok(got.includes('routes[0].validator.defualt'), JSON.stringify(got));
@@ -162,23 +162,23 @@ describe('buildConfig: upstream URLs', () => {
   for (const upstream of ['ftp://files.example/x', 'not a url', '127.0.0.1:3000', 'http://user:pw@h/', 'http://h/#frag', 42]) {
     test(`${JSON.stringify(upstream)} -> routes[0].upstream: must be an http or https URL`, () => {
       const doc = minimal();
-      doc.routes[0]!.upstream = upstream;
+      doc.routes[0].upstream = upstream;
       assert.deepEqual(problemsOf(doc).map(formatProblem), ['routes[0].upstream: must be an http or https URL']);
     });
   }
   test('an upstream with a query string is refused', () => {
     const doc = minimal();
-    doc.routes[0]!.upstream = 'http://b/x?y=1';
+    doc.routes[0].upstream = 'http://b/x?y=1';
     hasProblem(doc, 'routes[0].upstream', 'must not have a query string');
   });
   test('an upstream base path keeps no trailing slash', () => {
     const doc = minimal();
-    doc.routes[0]!.upstream = 'https://b.example:8443/base/';
-    assert.deepEqual(buildConfig(doc, {}).routes[0]!.upstream, { origin: 'https://b.example:8443', basePath: '/base' });
+    doc.routes[0].upstream = 'https://b.example:8443/base/';
+    assert.deepEqual(buildConfig(doc, {}).routes[0].upstream, { origin: 'https://b.example:8443', basePath: '/base' });
   });
   test('a validator url that is not http(s)', () => {
     const doc = minimal();
-    doc.validators.v!.url = 'file:///etc/passwd';
+    doc.validators.v.url = 'file:///etc/passwd';
     hasProblem(doc, 'validators.v.url', 'must be an http or https URL');
   });
 });
@@ -186,7 +186,7 @@ describe('buildConfig: upstream URLs', () => {
 describe('buildConfig: ${NAME} substitution', () => {
   test('${NAME} from the environment', () => {
     const doc = minimal();
-    doc.validators.v!.query = { api_key: '${API_KEY}' };
+    doc.validators.v.query = { api_key: '${API_KEY}' };
     assert.equal(buildConfig(doc, { API_KEY: 's3cret' }).validators.get('v')!.path, '/check?api_key=s3cret');
   });
   test('${NAME:-default} uses the default when unset, the variable when set', () => {
@@ -197,22 +197,22 @@ describe('buildConfig: ${NAME} substitution', () => {
   });
   test('${NAME:-} yields an empty default', () => {
     const doc = minimal();
-    doc.validators.v!.query = { api_key: 'k${SUFFIX:-}' };
+    doc.validators.v.query = { api_key: 'k${SUFFIX:-}' };
     assert.equal(buildConfig(doc, {}).validators.get('v')!.path, '/check?api_key=k');
   });
   test('inside a longer string, several references', () => {
     const doc = minimal();
-    doc.validators.v!.url = 'https://${AS_HOST}/${TENANT:-main}/check';
-    doc.routes[0]!.upstream = 'http://${BACKEND:-127.0.0.1}:${BACKEND_PORT}';
+    doc.validators.v.url = 'https://${AS_HOST}/${TENANT:-main}/check';
+    doc.routes[0].upstream = 'http://${BACKEND:-127.0.0.1}:${BACKEND_PORT}';
     const config = buildConfig(doc, { AS_HOST: 'as.corp.example', BACKEND_PORT: '3001' });
     assert.equal(config.validators.get('v')!.origin, 'https://as.corp.example');
     assert.equal(config.validators.get('v')!.path, '/main/check');
-    assert.equal(config.routes[0]!.upstream.origin, 'http://127.0.0.1:3001');
+    assert.equal(config.routes[0].upstream!.origin, 'http://127.0.0.1:3001');
   });
   test('numbers from the environment become numbers', () => {
     const doc = minimal();
     doc.server = { port: '${PORT:-8080}', host: '${HOST:-127.0.0.1}' };
-    doc.validators.v!.timeoutMs = '${TIMEOUT:-2500}';
+    doc.validators.v.timeoutMs = '${TIMEOUT:-2500}';
     const defaults = buildConfig(doc, {});
     assert.deepEqual(defaults.server, { host: '127.0.0.1', port: 8080 });
     assert.equal(defaults.validators.get('v')!.timeoutMs, 2500);
@@ -222,8 +222,8 @@ describe('buildConfig: ${NAME} substitution', () => {
   });
   test('booleans from the environment become booleans', () => {
     const doc = minimal();
-    doc.routes[0]!.forwardAuthorization = '${FORWARD:-false}';
-    assert.equal(buildConfig(doc, {}).routes[0]!.forwardAuthorization, false);
+    doc.routes[0].forwardAuthorization = '${FORWARD:-false}';
+    assert.equal(buildConfig(doc, {}).routes[0].forwardAuthorization, false);
   });
   test('a non-numeric value for a number is reported at its key', () => {
     const doc = minimal();
@@ -232,17 +232,17 @@ describe('buildConfig: ${NAME} substitution', () => {
   });
   test('unset without a default -> a problem naming the key path', () => {
     const doc = minimal();
-    doc.validators.v!.query = { api_key: '${API_KEY}' };
+    doc.validators.v.query = { api_key: '${API_KEY}' };
     assert.deepEqual(problemsOf(doc, {}), [{ path: 'validators.v.query.api_key', message: 'environment variable API_KEY is not set and has no default' }]);
   });
   test('unset in a list item names the index', () => {
     const doc = minimal();
-    doc.routes[0]!.requiredScopes = ['a', '${SCOPE}'];
+    doc.routes[0].requiredScopes = ['a', '${SCOPE}'];
     hasProblem(doc, 'routes[0].requiredScopes[1]', /SCOPE is not set/);
   });
   test('the variable value is not interpolated again', () => {
     const doc = minimal();
-    doc.validators.v!.query = { api_key: '${API_KEY}' };
+    doc.validators.v.query = { api_key: '${API_KEY}' };
     assert.equal(buildConfig(doc, { API_KEY: '${OTHER}' }).validators.get('v')!.path, '/check?api_key=%24%7BOTHER%7D');
   });
 });
@@ -250,7 +250,7 @@ describe('buildConfig: ${NAME} substitution', () => {
 describe('buildConfig: validators referenced by routes', () => {
   test('a route naming an unknown validator', () => {
     const doc = minimal();
-    doc.routes[0]!.validator = 'nope';
+    doc.routes[0].validator = 'nope';
     assert.deepEqual(problemsOf(doc), [{ path: 'routes[0].validator', message: 'names no configured validator "nope"' }]);
   });
   test('validator omitted with two validators -> problem', () => {
@@ -263,25 +263,25 @@ describe('buildConfig: validators referenced by routes', () => {
   });
   test('validator omitted with exactly one validator -> that one', () => {
     const config = buildConfig(minimal(), {});
-    const selector = config.routes[0]!.validator;
+    const selector = config.routes[0].validator;
     assert.ok(selector !== null && selector.kind === 'fixed');
     assert.equal(selector.validator.name, 'v');
   });
   test('byHeader: a map value naming an unknown validator -> routes[0].validator.map.fr', () => {
     const doc = minimal();
-    doc.routes[0]!.validator = { byHeader: 'X-Region', map: { fr: 'corp-fr', ch: 'v' }, default: 'v' };
+    doc.routes[0].validator = { byHeader: 'X-Region', map: { fr: 'corp-fr', ch: 'v' }, default: 'v' };
     assert.deepEqual(problemsOf(doc), [{ path: 'routes[0].validator.map.fr', message: 'names no configured validator "corp-fr"' }]);
   });
   test('byHeader: an unknown default', () => {
     const doc = minimal();
-    doc.routes[0]!.validator = { byHeader: 'X-Region', map: { ch: 'v' }, default: 'ghost' };
+    doc.routes[0].validator = { byHeader: 'X-Region', map: { ch: 'v' }, default: 'ghost' };
     hasProblem(doc, 'routes[0].validator.default', /ghost/);
   });
   test('byHeader compiles to lower-case header and values', () => {
     const doc = minimal();
     doc.validators.w = { url: 'https://as2.example/check' };
-    doc.routes[0]!.validator = { byHeader: 'X-Region', map: { FR: 'w', ch: 'v' } };
-    const selector = buildConfig(doc, {}).routes[0]!.validator;
+    doc.routes[0].validator = { byHeader: 'X-Region', map: { FR: 'w', ch: 'v' } };
+    const selector = buildConfig(doc, {}).routes[0].validator;
     assert.ok(selector !== null && selector.kind === 'byHeader');
     assert.equal(selector.header, 'x-region');
     assert.deepEqual([...selector.map.keys()].sort(), ['ch', 'fr']);
@@ -313,22 +313,22 @@ describe('buildConfig: validator rules', () => {
   });
   test('clientAuth on style bearer', () => {
     const doc = minimal();
-    doc.validators.v!.clientAuth = { method: 'client_secret_basic', clientId: 'gw', clientSecret: 's' };
+    doc.validators.v.clientAuth = { method: 'client_secret_basic', clientId: 'gw', clientSecret: 's' };
     assert.deepEqual(paths(doc), ['validators.v.clientAuth']);
   });
   test('validator headers with a CR in a value', () => {
     const doc = minimal();
-    doc.validators.v!.headers = { 'X-Tenant': 'a\rX-Evil: 1' };
+    doc.validators.v.headers = { 'X-Tenant': 'a\rX-Evil: 1' };
     assert.deepEqual(paths(doc), ['validators.v.headers.X-Tenant']);
   });
   test('validator headers with a LF from the environment', () => {
     const doc = minimal();
-    doc.validators.v!.headers = { 'X-Tenant': '${TENANT}' };
+    doc.validators.v.headers = { 'X-Tenant': '${TENANT}' };
     assert.deepEqual(paths(doc, { TENANT: 'a\nb' }), ['validators.v.headers.X-Tenant']);
   });
   test('validator headers that tokengate owns', () => {
     const doc = minimal();
-    doc.validators.v!.headers = { Authorization: 'Bearer x' };
+    doc.validators.v.headers = { Authorization: 'Bearer x' };
     assert.deepEqual(paths(doc), ['validators.v.headers.Authorization']);
   });
   test('requireActive, onUnavailable and style must be known values', () => {
@@ -338,7 +338,7 @@ describe('buildConfig: validator rules', () => {
   });
   test('requireActive given as a YAML boolean', () => {
     const doc = minimal();
-    doc.validators.v!.requireActive = true;
+    doc.validators.v.requireActive = true;
     assert.equal(buildConfig(doc, {}).validators.get('v')!.requireActive, 'true');
   });
   test('cache.redis takes a redis:// or rediss:// URL, with a default wait of 50 ms', () => {
@@ -350,8 +350,8 @@ describe('buildConfig: validator rules', () => {
   });
   test('onUnavailable: stale is accepted, with staleIfErrorSeconds', () => {
     const doc = minimal();
-    doc.validators.v!.onUnavailable = 'stale';
-    doc.validators.v!.staleIfErrorSeconds = 60;
+    doc.validators.v.onUnavailable = 'stale';
+    doc.validators.v.staleIfErrorSeconds = 60;
     const v = buildConfig(doc, {}).validators.get('v')!;
     assert.equal(v.onUnavailable, 'stale');
     assert.equal(v.staleIfErrorSeconds, 60);
@@ -361,12 +361,12 @@ describe('buildConfig: validator rules', () => {
     assert.deepEqual(v.circuitBreaker, { failures: 5, cooldownSeconds: 10 });
     assert.equal(v.maxConcurrentCalls, 256);
     const doc = minimal();
-    doc.validators.v!.circuitBreaker = { failures: 3, cooldownSeconds: 0 };
+    doc.validators.v.circuitBreaker = { failures: 3, cooldownSeconds: 0 };
     hasProblem(doc, 'validators.v.circuitBreaker.cooldownSeconds', /whole number/);
   });
   test('onUnavailable: deny-401 is accepted', () => {
     const doc = minimal();
-    doc.validators.v!.onUnavailable = 'deny-401';
+    doc.validators.v.onUnavailable = 'deny-401';
     assert.equal(buildConfig(doc, {}).validators.get('v')!.onUnavailable, 'deny-401');
   });
 });
@@ -374,27 +374,27 @@ describe('buildConfig: validator rules', () => {
 describe('buildConfig: route rules', () => {
   test('identityHeaders with an invalid JSONPath', () => {
     const doc = minimal();
-    doc.routes[0]!.identityHeaders = { 'X-User': '$[', 'X-Ok': 'uid' };
+    doc.routes[0].identityHeaders = { 'X-User': '$[', 'X-Ok': 'uid' };
     const problems = problemsOf(doc);
     assert.equal(problems.length, 1);
-    assert.equal(problems[0]!.path, 'routes[0].identityHeaders.X-User');
-    assert.match(problems[0]!.message, /JSONPath/);
+    assert.equal(problems[0].path, 'routes[0].identityHeaders.X-User');
+    assert.match(problems[0].message, /JSONPath/);
   });
   for (const name of ['Host', 'Authorization', 'authorization', 'Content-Length', 'X-Forwarded-For', 'Cookie']) {
     test(`identity header named ${name} is refused`, () => {
       const doc = minimal();
-      doc.routes[0]!.identityHeaders = { [name]: 'uid' };
+      doc.routes[0].identityHeaders = { [name]: 'uid' };
       assert.deepEqual(paths(doc), [`routes[0].identityHeaders.${name}`]);
     });
   }
   test('identity header with an invalid name', () => {
     const doc = minimal();
-    doc.routes[0]!.identityHeaders = { 'X User': 'uid' };
+    doc.routes[0].identityHeaders = { 'X User': 'uid' };
     assert.ok(problemsOf(doc).length >= 1);
   });
   test('identity header names are collected in lower case', () => {
     const doc = minimal();
-    doc.routes[0]!.identityHeaders = { 'X-User-Id': 'uid' };
+    doc.routes[0].identityHeaders = { 'X-User-Id': 'uid' };
     doc.routes.push({ path: '/b', upstream: 'http://b', identityHeaders: { 'X-Email': 'email' } });
     assert.deepEqual([...buildConfig(doc, {}).identityHeaderNames].sort(), ['x-email', 'x-user-id']);
   });
@@ -411,49 +411,49 @@ describe('buildConfig: route rules', () => {
   });
   test('same path with overlapping methods', () => {
     const doc = minimal();
-    doc.routes[0]!.methods = ['GET', 'POST'];
+    doc.routes[0].methods = ['GET', 'POST'];
     doc.routes.push({ path: '/orders', methods: ['post'], upstream: 'http://other' });
     hasProblem(doc, 'routes[1].methods', /POST on \/orders is already taken/);
   });
   test('same path with disjoint methods is fine', () => {
     const doc = minimal();
-    doc.routes[0]!.methods = ['GET'];
+    doc.routes[0].methods = ['GET'];
     doc.routes.push({ path: '/orders', methods: ['POST', 'delete'], upstream: 'http://other' });
     const config = buildConfig(doc, {});
     assert.equal(config.routeGroups.length, 1);
-    assert.equal(config.routeGroups[0]!.routes.length, 2);
-    assert.deepEqual([...config.routes[1]!.methods!], ['POST', 'DELETE']);
+    assert.equal(config.routeGroups[0].routes.length, 2);
+    assert.deepEqual([...config.routes[1].methods!], ['POST', 'DELETE']);
   });
   test('auth none with requiredScopes', () => {
     const doc = minimal();
-    Object.assign(doc.routes[0]!, { auth: 'none', requiredScopes: ['orders:read'] });
+    Object.assign(doc.routes[0], { auth: 'none', requiredScopes: ['orders:read'] });
     assert.deepEqual(paths(doc), ['routes[0].requiredScopes']);
   });
   test('auth none with identityHeaders', () => {
     const doc = minimal();
-    Object.assign(doc.routes[0]!, { auth: 'none', identityHeaders: { 'X-U': 'uid' } });
+    Object.assign(doc.routes[0], { auth: 'none', identityHeaders: { 'X-U': 'uid' } });
     assert.deepEqual(paths(doc), ['routes[0].identityHeaders']);
   });
   test('auth none compiles without a validator', () => {
     const doc = minimal();
-    doc.routes[0]!.auth = 'none';
-    assert.equal(buildConfig(doc, {}).routes[0]!.validator, null);
+    doc.routes[0].auth = 'none';
+    assert.equal(buildConfig(doc, {}).routes[0].validator, null);
   });
   test('a path without a leading slash or with a query', () => {
     const doc = minimal();
-    doc.routes[0]!.path = 'orders';
+    doc.routes[0].path = 'orders';
     doc.routes.push({ path: '/x?y', upstream: 'http://b' });
     assert.deepEqual(paths(doc).sort(), ['routes[0].path', 'routes[1].path']);
   });
   test('tokenFrom must not be empty nor unknown', () => {
     const doc = minimal();
-    doc.routes[0]!.tokenFrom = [];
+    doc.routes[0].tokenFrom = [];
     doc.routes.push({ path: '/x', upstream: 'http://b', tokenFrom: ['cookie'] });
     assert.deepEqual(paths(doc).sort(), ['routes[0].tokenFrom', 'routes[1].tokenFrom[0]']);
   });
   test('a required scope with a double quote is refused (it goes into WWW-Authenticate)', () => {
     const doc = minimal();
-    doc.routes[0]!.requiredScopes = ['a"b'];
+    doc.routes[0].requiredScopes = ['a"b'];
     assert.deepEqual(paths(doc), ['routes[0].requiredScopes[0]']);
   });
   test('realm with a double quote', () => {
@@ -482,13 +482,13 @@ describe('buildConfig: several problems at once', () => {
   test('compile-stage problems are collected together too', () => {
     const doc = minimal();
     doc.validators.w = { url: 'https://as2.example/check' };
-    doc.routes[0]!.identityHeaders = { Host: 'uid' };
+    doc.routes[0].identityHeaders = { Host: 'uid' };
     doc.routes.push({ path: '/b', upstream: 'http://b', validator: 'ghost' });
     assert.deepEqual(paths(doc).sort(), ['routes[0].identityHeaders.Host', 'routes[0].validator', 'routes[1].validator']);
   });
   test('the error message has one "path: message" line per problem', () => {
     const doc = minimal();
-    doc.routes[0]!.upstream = 'ftp://x';
+    doc.routes[0].upstream = 'ftp://x';
     doc.realm = '"';
     try {
       buildConfig(doc, {});
@@ -549,7 +549,7 @@ describe('loadConfigFile', () => {
     await assert.rejects(loadConfigFile(file, {}), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.problems.length, 1);
-      assert.equal(error.problems[0]!.path, file);
+      assert.equal(error.problems[0].path, file);
       assert.ok(error.message.startsWith(`${file}: not valid YAML at line `), error.message);
       assert.match(error.message, /at line \d+, column \d+/);
       return true;
@@ -567,8 +567,8 @@ describe('loadConfigFile', () => {
       await assert.rejects(loadConfigFile(file, {}), (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.equal(error.problems.length, 1);
-        assert.equal(error.problems[0]!.path, file);
-        assert.match(error.problems[0]!.message, new RegExp(`^not valid YAML at line ${line}, column \\d+: `));
+        assert.equal(error.problems[0].path, file);
+        assert.match(error.problems[0].message, new RegExp(`^not valid YAML at line ${line}, column \\d+: `));
         return true;
       });
     });
@@ -579,7 +579,7 @@ describe('loadConfigFile', () => {
     await writeFile(file, JSON.stringify({ ...MINIMAL, server: { port: 8181 } }));
     const config = await loadConfigFile(file, {});
     assert.equal(config.server.port, 8181);
-    assert.equal(config.routes[0]!.path, '/orders');
+    assert.equal(config.routes[0].path, '/orders');
   });
 
   test('a broken .json file names the file', async () => {
@@ -587,8 +587,8 @@ describe('loadConfigFile', () => {
     await writeFile(file, '{"routes": [');
     await assert.rejects(loadConfigFile(file, {}), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.equal(error.problems[0]!.path, file);
-      assert.match(error.problems[0]!.message, /^not valid JSON: /);
+      assert.equal(error.problems[0].path, file);
+      assert.match(error.problems[0].message, /^not valid JSON: /);
       return true;
     });
   });

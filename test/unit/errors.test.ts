@@ -4,15 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CATALOG, RETRY_AFTER_SECONDS, errorBody, renderDenials, renderInsufficientScope, renderMethodNotAllowed, type DenialId, type PreparedResponse } from '../../src/http/errors.js';
+import {
+  RETRY_AFTER_SECONDS, errorBody, renderAnswers, renderInsufficientScope, renderMethodNotAllowed, renderUnavailable, renderUnavailableAsInvalid, type PreparedResponse,
+} from '../../src/http/errors.js';
+import { REASON_IDS, REASONS, type Reason } from '../../src/pipeline/reasons.js';
 
 const REALM = 'r';
-const denials = renderDenials(REALM);
+const denials = renderAnswers(REALM);
 
 /** Every value of `name` (lower-case) in a prepared flat header list. */
 function values(prepared: PreparedResponse, name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < prepared.headers.length; i += 2) if (prepared.headers[i]!.toLowerCase() === name) out.push(prepared.headers[i + 1]!);
+  for (let i = 0; i < prepared.headers.length; i += 2) if (prepared.headers[i].toLowerCase() === name) out.push(prepared.headers[i + 1]);
   return out;
 }
 
@@ -23,7 +26,7 @@ function one(prepared: PreparedResponse, name: string): string | undefined {
 }
 
 interface Row {
-  readonly id: DenialId;
+  readonly id: Reason;
   readonly status: number;
   readonly type: string;
   /** Exact WWW-Authenticate, or undefined for none. */
@@ -50,18 +53,29 @@ const rows: Row[] = [
   { id: 'token_not_yet_valid', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'token_claims_malformed', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'no_validator_for_region', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
-  // Validator unavailable: 503 + Retry-After, no challenge; deny-401 answers invalid_token instead.
-  { id: 'validator_unavailable', status: 503, type: 'ValidationUnavailableError', challenge: undefined },
-  { id: 'validator_unavailable_as_invalid', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'not_an_introspection_answer', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_too_long', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'several_selector_values', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'several_method_overrides', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  // Validator unavailable: 503 + Retry-After, no challenge (deny-401: see below).
+  ...(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer', 'validator_circuit_open', 'validator_overloaded'] as const).map(
+    (id) => ({ id, status: 503, type: 'ValidationUnavailableError', challenge: undefined }),
+  ),
+  // Protection of the validator.
+  { id: 'invalid_token_rate_exceeded', status: 429, type: 'TooManyInvalidTokensError', challenge: undefined },
+  { id: 'client_validation_budget_exceeded', status: 429, type: 'TooManyRequestsError', challenge: undefined },
   // Not about the token.
   { id: 'no_route', status: 404, type: 'NotFoundError', challenge: undefined },
   { id: 'method_not_allowed', status: 405, type: 'MethodNotAllowedError', challenge: undefined },
+  { id: 'bad_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
+  { id: 'ambiguous_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
+  { id: 'form_body_too_large', status: 413, type: 'PayloadTooLargeError', challenge: undefined },
   { id: 'upstream_unreachable', status: 502, type: 'UpstreamError', challenge: undefined },
   { id: 'upstream_timeout', status: 504, type: 'UpstreamError', challenge: undefined },
   { id: 'insufficient_scope', status: 403, type: 'InsufficientScopeError', challenge: 'Bearer realm="r", error="insufficient_scope"' },
 ];
 
-describe('renderDenials: SPEC section 4 rows', () => {
+describe('renderAnswers: SPEC section 4 rows, from the reason table', () => {
   for (const row of rows) {
     describe(row.id, () => {
       const prepared = denials[row.id];
@@ -73,8 +87,8 @@ describe('renderDenials: SPEC section 4 rows', () => {
       });
       test(`body {"errors":[{"type":"${row.type}",…}]}`, () => {
         const body = JSON.parse(prepared.body.toString('utf8')) as unknown;
-        assert.deepEqual(body, { errors: [{ type: row.type, message: CATALOG[row.id].message }] });
-        assert.equal(prepared.body.toString('utf8'), errorBody(row.type, CATALOG[row.id].message));
+        assert.deepEqual(body, { errors: [{ type: row.type, message: REASONS[row.id].message }] });
+        assert.equal(prepared.body.toString('utf8'), errorBody(row.type, REASONS[row.id].message));
       });
       test('content-type application/json, exact content-length, no-store', () => {
         assert.equal(one(prepared, 'content-type'), 'application/json');
@@ -87,23 +101,30 @@ describe('renderDenials: SPEC section 4 rows', () => {
     });
   }
 
-  test('every catalog entry is rendered', () => {
-    assert.deepEqual(Object.keys(denials).sort(), Object.keys(CATALOG).sort());
+  test('every reason has an answer, and a row in this table', () => {
+    assert.deepEqual(Object.keys(denials).sort(), [...REASON_IDS].sort());
+    assert.deepEqual(rows.map((row) => row.id).sort(), [...REASON_IDS].sort());
   });
 
-  test('503 has Retry-After 5 and no WWW-Authenticate', () => {
-    assert.equal(one(denials.validator_unavailable, 'retry-after'), '5');
-    assert.equal(one(denials.validator_unavailable, 'www-authenticate'), undefined);
+  test('the unavailable answer: 503, Retry-After 5, no WWW-Authenticate; deny-401: 401 invalid_token', () => {
+    const unavailable = renderUnavailable(REALM);
+    assert.equal(unavailable.status, 503);
+    assert.equal(one(unavailable, 'retry-after'), '5');
+    assert.equal(one(unavailable, 'www-authenticate'), undefined);
+    const asInvalid = renderUnavailableAsInvalid(REALM);
+    assert.equal(asInvalid.status, 401);
+    assert.equal(one(asInvalid, 'www-authenticate'), INVALID_TOKEN);
+    assert.equal(JSON.parse(asInvalid.body.toString()).errors[0].type, 'InvalidTokenError');
   });
 
   test('messages are fixed printable ASCII text', () => {
-    for (const id of Object.keys(CATALOG) as DenialId[]) {
-      assert.match(CATALOG[id].message, /^[\x20-\x7e]+$/, id);
+    for (const id of REASON_IDS) {
+      assert.match(REASONS[id].message, /^[\x20-\x7e]+$/, id);
     }
   });
 
   test('the realm is written as configured', () => {
-    const other = renderDenials('Acme API v2');
+    const other = renderAnswers('Acme API v2');
     assert.equal(one(other.missing_token, 'www-authenticate'), 'Bearer realm="Acme API v2"');
     assert.equal(one(other.validator_rejected, 'www-authenticate'), 'Bearer realm="Acme API v2", error="invalid_token"');
   });
@@ -120,7 +141,7 @@ describe('renderInsufficientScope', () => {
     const prepared = renderInsufficientScope(REALM, ['a', 'b']);
     assert.equal(prepared.status, 403);
     assert.deepEqual(values(prepared, 'www-authenticate'), ['Bearer realm="r", error="insufficient_scope", scope="a b"']);
-    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'InsufficientScopeError', message: CATALOG.insufficient_scope.message }] });
+    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'InsufficientScopeError', message: REASONS.insufficient_scope.message }] });
     assert.equal(one(prepared, 'content-type'), 'application/json');
     assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
     assert.deepEqual(values(prepared, 'retry-after'), []);
@@ -139,7 +160,7 @@ describe('renderMethodNotAllowed', () => {
     assert.equal(prepared.status, 405);
     assert.deepEqual(values(prepared, 'allow'), ['GET, HEAD, POST']);
     assert.deepEqual(values(prepared, 'www-authenticate'), []);
-    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'MethodNotAllowedError', message: CATALOG.method_not_allowed.message }] });
+    assert.deepEqual(JSON.parse(prepared.body.toString()), { errors: [{ type: 'MethodNotAllowedError', message: REASONS.method_not_allowed.message }] });
     assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
   });
 });

@@ -8,23 +8,30 @@ import type { RequireActive } from '../../src/config/compile.js';
 import { judgeAnswer, type JudgeOptions, type Judgement, type ValidatorAnswer } from '../../src/validators/judge.js';
 
 const NOW = 1_700_000_000;
-const AUTO: JudgeOptions = { requireActive: 'auto', clockSkewSeconds: 30 };
+const AUTO: JudgeOptions = { style: 'bearer', requireActive: 'auto', clockSkewSeconds: 30 };
+const INTROSPECTION: JudgeOptions = { style: 'rfc7662', requireActive: 'auto', clockSkewSeconds: 30 };
 
 function answer(status: number, body?: string | null, mediaType = 'application/json'): ValidatorAnswer {
   return { status, mediaType, body: body === undefined || body === null ? null : Buffer.from(body, 'utf8') };
 }
 
-function judge(a: ValidatorAnswer, options: JudgeOptions = AUTO, now = NOW): Judgement {
-  return judgeAnswer(a, options, now);
+/** A judgement without the kept body text (checked on its own below). */
+type Seen = Exclude<Judgement, { kind: 'valid' }> | Omit<Extract<Judgement, { kind: 'valid' }>, 'claimsText'>;
+
+function judge(a: ValidatorAnswer, options: JudgeOptions = AUTO, now = NOW): Seen {
+  const j = judgeAnswer(a, options, now);
+  if (j.kind !== 'valid') return j;
+  const { claimsText: _text, ...rest } = j;
+  return rest;
 }
 
-function judgeJson(value: unknown, options: JudgeOptions = AUTO, now = NOW): Judgement {
+function judgeJson(value: unknown, options: JudgeOptions = AUTO, now = NOW): Seen {
   return judge(answer(200, JSON.stringify(value)), options, now);
 }
 
-function valid(j: Judgement): Extract<Judgement, { kind: 'valid' }> {
+function valid(j: Seen): Extract<Seen, { kind: 'valid' }> {
   assert.equal(j.kind, 'valid', `expected valid, got ${JSON.stringify(j)}`);
-  return j as Extract<Judgement, { kind: 'valid' }>;
+  return j;
 }
 
 describe('judgeAnswer: status classes', () => {
@@ -58,11 +65,15 @@ describe('judgeAnswer: status classes', () => {
 });
 
 describe('judgeAnswer: 200 body shapes (requireActive auto)', () => {
-  const cases: { name: string; answer: ValidatorAnswer; expected: Judgement }[] = [
+  const cases: { name: string; answer: ValidatorAnswer; expected: Seen }[] = [
     { name: 'no body', answer: answer(200, null), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
     { name: 'empty body', answer: answer(200, ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
     { name: 'non-JSON text/plain', answer: answer(200, 'OK', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
-    { name: 'JSON-looking text/plain is not read', answer: answer(200, '{"active":false}', 'text/plain'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'JSON sent as text/plain is read: active false', answer: answer(200, '{"active":false}', 'text/plain'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'JSON sent as text/json is read: active false', answer: answer(200, '{"active":false}', 'text/json'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'JSON sent as text/html is read: active false', answer: answer(200, ' \n{"active":false}', 'text/html'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'a byte-order mark and no content type: active false is read', answer: { status: 200, mediaType: '', body: Buffer.from('\ufeff{"active":false}') }, expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'a byte-order mark with application/json: active true is valid', answer: { status: 200, mediaType: 'application/json', body: Buffer.from('\ufeff{"active":true}') }, expected: { kind: 'valid', claims: { active: true }, exp: undefined, active: true, scopes: [] } },
     { name: 'JSON without active', answer: answer(200, '{"uid":"u1"}'), expected: { kind: 'valid', claims: { uid: 'u1' }, exp: undefined, active: undefined, scopes: [] } },
     { name: '{"active":true}', answer: answer(200, '{"active":true}'), expected: { kind: 'valid', claims: { active: true }, exp: undefined, active: true, scopes: [] } },
     { name: '{"active":false}', answer: answer(200, '{"active":false}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
@@ -73,7 +84,8 @@ describe('judgeAnswer: 200 body shapes (requireActive auto)', () => {
     { name: 'JSON string', answer: answer(200, '"hello"'), expected: { kind: 'valid', claims: 'hello', exp: undefined, active: undefined, scopes: [] } },
     { name: 'declared application/json, broken JSON', answer: answer(200, '{"active":tr'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
     { name: 'declared +json, broken JSON', answer: answer(200, '{', 'application/problem+json'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
-    { name: 'undeclared media type, broken JSON', answer: answer(200, '{"active":tr', ''), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'undeclared media type, broken JSON: unreadable', answer: answer(200, '{"active":tr', ''), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'text/plain, broken JSON-looking body: unreadable, never valid', answer: answer(200, '[{"active":false', 'text/plain'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
     { name: 'undeclared media type, JSON is read', answer: answer(200, '{"active":false}', ''), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: 'application/problem+json is JSON', answer: answer(200, '{"active":false}', 'application/problem+json'), expected: { kind: 'invalid', reason: 'token_inactive' } },
     { name: 'application/token-introspection+jwt is not JSON', answer: answer(200, 'eyJ.a.b', 'application/token-introspection+jwt'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
@@ -88,7 +100,7 @@ describe('judgeAnswer: 200 body shapes (requireActive auto)', () => {
 });
 
 describe('judgeAnswer: requireActive', () => {
-  const t = (requireActive: RequireActive): JudgeOptions => ({ requireActive, clockSkewSeconds: 30 });
+  const t = (requireActive: RequireActive): JudgeOptions => ({ style: 'bearer', requireActive, clockSkewSeconds: 30 });
 
   test("'true': object without active is invalid token_inactive", () => {
     assert.deepEqual(judgeJson({ uid: 'u' }, t('true')), { kind: 'invalid', reason: 'token_inactive' });
@@ -120,7 +132,7 @@ describe('judgeAnswer: requireActive', () => {
 });
 
 describe('judgeAnswer: exp and nbf (clock skew 30 s)', () => {
-  const cases: { name: string; claims: Record<string, unknown>; expected: Judgement['kind'] | string }[] = [
+  const cases: { name: string; claims: Record<string, unknown>; expected: string }[] = [
     { name: 'exp in the future', claims: { exp: NOW + 60 }, expected: 'valid' },
     { name: 'exp in the past beyond skew', claims: { exp: NOW - 31 }, expected: 'token_expired' },
     { name: 'exp long in the past', claims: { exp: NOW - 86_400 }, expected: 'token_expired' },
@@ -151,10 +163,10 @@ describe('judgeAnswer: exp and nbf (clock skew 30 s)', () => {
   }
 
   test('clockSkewSeconds 0: exp equal to now is expired', () => {
-    assert.deepEqual(judgeJson({ exp: NOW }, { requireActive: 'auto', clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_expired' });
+    assert.deepEqual(judgeJson({ exp: NOW }, { ...AUTO, clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_expired' });
   });
   test('clockSkewSeconds 0: nbf one second ahead is not yet valid', () => {
-    assert.deepEqual(judgeJson({ nbf: NOW + 1 }, { requireActive: 'auto', clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_not_yet_valid' });
+    assert.deepEqual(judgeJson({ nbf: NOW + 1 }, { ...AUTO, clockSkewSeconds: 0 }), { kind: 'invalid', reason: 'token_not_yet_valid' });
   });
   test('active false is reported before exp', () => {
     assert.deepEqual(judgeJson({ active: false, exp: NOW - 3600 }), { kind: 'invalid', reason: 'token_inactive' });
@@ -201,5 +213,44 @@ describe('judgeAnswer: scopes', () => {
   test('the whole valid judgement of a typical RFC 7662 answer', () => {
     const body = { active: true, scope: 'orders:read orders:write', exp: NOW + 300, sub: 'u1' };
     assert.deepEqual(judgeJson(body), { kind: 'valid', claims: body, exp: NOW + 300, active: true, scopes: ['orders:read', 'orders:write'] });
+  });
+});
+
+describe('judgeAnswer: style rfc7662 requires a JSON object with active: true (RFC 7662 §2.2)', () => {
+  const cases: { name: string; answer: ValidatorAnswer; reason: string }[] = [
+    { name: 'an HTML login page', answer: answer(200, '<html><body>Sign in</body></html>', 'text/html'), reason: 'not_an_introspection_answer' },
+    { name: '{}', answer: answer(200, '{}'), reason: 'not_an_introspection_answer' },
+    { name: 'no body', answer: answer(200, null), reason: 'not_an_introspection_answer' },
+    { name: 'a JSON array', answer: answer(200, '[{"active":true}]'), reason: 'not_an_introspection_answer' },
+    { name: 'null', answer: answer(200, 'null'), reason: 'not_an_introspection_answer' },
+    { name: 'active false', answer: answer(200, '{"active":false}'), reason: 'token_inactive' },
+    { name: 'active "true"', answer: answer(200, '{"active":"true"}'), reason: 'token_inactive' },
+    { name: 'active inherited through __proto__ only', answer: answer(200, '{"__proto__":{"active":true}}'), reason: 'not_an_introspection_answer' },
+  ];
+  for (const c of cases) {
+    test(`${c.name} is invalid (${c.reason})`, () => {
+      assert.deepEqual(judge(c.answer, INTROSPECTION), { kind: 'invalid', reason: c.reason });
+    });
+  }
+  for (const requireActive of ['auto', 'true', 'false'] as const) {
+    test(`requireActive ${requireActive} does not lift the rule`, () => {
+      assert.deepEqual(judge(answer(200, '{"sub":"u"}'), { ...INTROSPECTION, requireActive }), { kind: 'invalid', reason: 'not_an_introspection_answer' });
+    });
+  }
+  test('{"active":true} is valid', () => {
+    assert.equal(valid(judge(answer(200, '{"active":true,"sub":"u"}'), INTROSPECTION)).active, true);
+  });
+});
+
+describe('judgeAnswer: the kept body', () => {
+  test('is the JSON object body as sent, UTF-8 bytes one per char, without a byte-order mark', () => {
+    const body = Buffer.from('\ufeff{"lastName":"öhlundi"}');
+    const j = judgeAnswer({ status: 200, mediaType: 'application/json', body }, AUTO, NOW);
+    assert.equal(j.kind, 'valid');
+    assert.deepEqual(Buffer.from((j as { claimsText: string }).claimsText, 'latin1'), Buffer.from('{"lastName":"öhlundi"}'));
+  });
+  test('is empty for a body that is not a JSON object', () => {
+    const j = judgeAnswer(answer(200, '[1,2]'), AUTO, NOW);
+    assert.equal((j as { claimsText: string }).claimsText, '');
   });
 });

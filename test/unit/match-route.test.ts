@@ -21,7 +21,7 @@ function matched(config: GatewayConfig, method: string, path: string): number | 
 }
 
 function header(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === name) return headers[i + 1];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === name) return headers[i + 1];
   return undefined;
 }
 
@@ -81,7 +81,7 @@ describe('matchRoute: route paths', () => {
   });
   test('a trailing-slash route path "/orders/" behaves like "/orders"', () => {
     const config = configOf([{ path: '/orders/' }]);
-    assert.equal(config.routes[0]!.path, '/orders');
+    assert.equal(config.routes[0].path, '/orders');
     assert.equal(matched(config, 'GET', '/orders'), 0);
     assert.equal(matched(config, 'GET', '/orders/'), 0);
     assert.equal(matched(config, 'GET', '/orders/7'), 0);

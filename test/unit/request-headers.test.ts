@@ -12,7 +12,7 @@ const NO_IDENTITY: ReadonlySet<string> = new Set();
 /** Pairs of a flat list, for readable assertions. */
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
   return out;
 }
 
@@ -167,11 +167,11 @@ describe('responseHeaders', () => {
   test('keeps latin1 bytes: UTF-8 bytes pass through unchanged', () => {
     const out = responseHeaders(buffers([['X-Name', Buffer.from('öhlundi', 'utf8')], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]));
     assert.deepEqual(pairs(out), [['X-Name', 'Ã¶hlundi'], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]);
-    assert.deepEqual(Buffer.from(out[1]!, 'latin1'), Buffer.from('öhlundi', 'utf8'));
+    assert.deepEqual(Buffer.from(out[1], 'latin1'), Buffer.from('öhlundi', 'utf8'));
   });
   test('a latin1 byte 0xE9 stays one byte', () => {
     const out = responseHeaders(buffers([['X-L', Buffer.from([0x63, 0x61, 0x66, 0xe9])]]));
-    assert.deepEqual(Buffer.from(out[1]!, 'latin1'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    assert.deepEqual(Buffer.from(out[1], 'latin1'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
   });
   test('keeps names in their original case', () => {
     assert.deepEqual(responseHeaders(buffers([['X-MiXeD', 'v']])), ['X-MiXeD', 'v']);

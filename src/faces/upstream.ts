@@ -1,5 +1,5 @@
 /**
- * Stage 7, proxy: the allowed request goes to the route's upstream through an undici pool's
+ * The proxy face's way out: the allowed request goes to the route's upstream through an undici pool's
  * lowest-level `dispatch` (notes/http-stack-costs.md: the only Node client that beats a bare
  * proxy), body streamed both ways with back-pressure. Upstream failures become 502, a missed
  * answer deadline 504 (SPEC section 4).
@@ -7,11 +7,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayConfig, RouteConfig } from '../config/compile.js';
+import { isTimeout } from '../http/failure.js';
 import { responseHeaders } from '../http/request-headers.js';
 import { removeParam } from '../http/urlencoded.js';
+import type { Reason } from '../pipeline/reasons.js';
 
-/** The pool of each route, by route index; routes with the same upstream and deadline share one. */
-export type UpstreamPools = readonly Pool[];
+/** The pool of each route, by route index (`null` for a route that is never proxied); routes with the same upstream and deadline share one. */
+export type UpstreamPools = readonly (Pool | null)[];
 
 /**
  * The answer deadline (`upstreamTimeoutMs`) is the pool's own headers and body timeout, so that no
@@ -21,6 +23,7 @@ export function createUpstreamPools(config: GatewayConfig): UpstreamPools {
   const shared = new Map<string, Pool>();
   return Object.freeze(
     config.routes.map((route) => {
+      if (route.upstream === null) return null;
       const key = `${route.upstream.origin} ${route.upstreamTimeoutMs}`;
       let pool = shared.get(key);
       if (pool === undefined) {
@@ -38,16 +41,17 @@ export function createUpstreamPools(config: GatewayConfig): UpstreamPools {
 }
 
 export async function closeUpstreamPools(pools: UpstreamPools): Promise<void> {
-  await Promise.all([...new Set(pools)].map((pool) => pool.close()));
+  await Promise.all([...new Set(pools)].flatMap((pool) => (pool === null ? [] : [pool.close()])));
 }
 
 /** Path and query sent upstream: the upstream's base path, then the request's, minus a query token. */
 export function upstreamPath(route: RouteConfig, path: string, query: string): string {
   const kept = route.tokenFrom.query ? removeParam(query, 'access_token') : query;
-  return kept === '' ? route.upstream.basePath + path : `${route.upstream.basePath}${path}?${kept}`;
+  const basePath = route.upstream!.basePath;
+  return kept === '' ? basePath + path : `${basePath}${path}?${kept}`;
 }
 
-export type UpstreamFailure = 'upstream_unreachable' | 'upstream_timeout';
+export type UpstreamFailure = Extract<Reason, 'upstream_unreachable' | 'upstream_timeout'>;
 
 /** How the face learns what happened to the upstream call. */
 export interface UpstreamListener {
@@ -57,8 +61,6 @@ export interface UpstreamListener {
    */
   upstreamDone(status: number, failure: UpstreamFailure | null): void;
 }
-
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * An undici dispatch handler (the core callback API, which undici calls without any wrapping or
@@ -119,7 +121,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onError(error: Error): void {
     if (this.#done) return;
     this.#done = true;
-    const failure: UpstreamFailure = TIMEOUT_CODES.has((error as { code?: string }).code ?? '') ? 'upstream_timeout' : 'upstream_unreachable';
+    const failure: UpstreamFailure = isTimeout(error) ? 'upstream_timeout' : 'upstream_unreachable';
     if (this.#res.headersSent) {
       this.#res.destroy(error);
       this.#listener.upstreamDone(this.#status, failure);

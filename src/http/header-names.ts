@@ -1,0 +1,29 @@
+/**
+ * Header names the gateway treats specially, in one place: what is hop-by-hop, what it replaces
+ * when it forwards, and which names configuration may not take over.
+ */
+
+/** RFC 9110 §7.6.1 hop-by-hop fields (plus the obsolete Proxy-Connection and HTTP/2's settings). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+]);
+
+/** Request fields never copied upstream: hop-by-hop ones, those undici sets itself, and the gateway's own. */
+export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Names a backend relies on for framing, routing or credentials: no identity header may take one. */
+export const RESERVED_FOR_IDENTITY: ReadonlySet<string> = new Set([...NOT_FORWARDED, 'content-length', 'content-type', 'authorization', 'cookie', 'x-request-id']);
+
+/** Names the validator call owns; configured `headers` cannot override them. */
+export const RESERVED_FOR_VALIDATOR: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'authorization', 'host', 'content-length', 'content-type', 'expect']);
+
+/**
+ * The one spelling of a header name that every backend reads alike: lower case, "_" as "-" (CGI,
+ * WSGI, Rack and PHP turn both into HTTP_X_USER_ID, and nginx may too). Two names with the same
+ * canonical form are the same header to some backend.
+ */
+export function canonicalHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+}
