@@ -88,7 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     revoke,
     async reload(config) {
       const previous = runtime;
-      runtime = createRuntime(config, logger, metrics);
+      runtime = createRuntime(config, logger, metrics, previous);
       logger.info({ routes: config.routes.length, validators: [...config.validators.keys()] }, 'configuration reloaded');
       // In-flight requests hold their own runtime reference; pool.close() waits for their calls.
       await releaseRuntime(previous);

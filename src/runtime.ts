@@ -20,7 +20,8 @@ export interface Runtime extends Core {
   counts(face: FaceName, route: RouteConfig | null): RequestCounts;
 }
 
-export function createRuntime(config: GatewayConfig, log: Logger, metrics: GatewayMetrics): Runtime {
+/** `previous`: the runtime this one replaces on a reload (its caches are kept where they still apply). */
+export function createRuntime(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, previous?: Runtime): Runtime {
   let runtime: Runtime | null = null;
   const shared =
     config.redis === null
@@ -28,7 +29,7 @@ export function createRuntime(config: GatewayConfig, log: Logger, metrics: Gatew
       : new SharedCache({ url: config.redis.url, timeoutMs: config.redis.timeoutMs, log, metrics, onRevoked: (keys) => runtime !== null && forgetRevokedKeys(runtime, keys) });
   runtime = {
     config,
-    validators: createValidatorStates(config),
+    validators: createValidatorStates(config, previous?.validators),
     upstreams: createUpstreamPools(config),
     log,
     metrics,

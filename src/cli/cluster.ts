@@ -10,10 +10,8 @@ import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../config/compile.js';
-import { loadConfigFile } from '../config/load.js';
-import { ConfigError, formatProblem } from '../config/problems.js';
 import { startAdminServer, type AdminServer } from '../observability/admin.js';
-import { handleSignals, startOrExplain } from './gateway-process.js';
+import { handleSignals, reloadedConfig, startOrExplain } from './gateway-process.js';
 
 type Request =
   | { readonly type: 'tokengate:revoke'; readonly id: string; readonly token: string; readonly announce: boolean }
@@ -98,16 +96,11 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
   log.info({ workers: count, admin: admin?.url ?? null }, 'primary started');
 
   process.on('SIGHUP', () => {
-    loadConfigFile(file).then(
-      () => {
-        log.info('configuration valid; reloading every worker');
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
-      },
-      (error: unknown) => {
-        const problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
-        log.error({ file, problems }, 'configuration refused; the previous one stays in force');
-      },
-    );
+    void reloadedConfig(file, log).then((next) => {
+      if (next === null) return;
+      log.info('configuration valid; reloading every worker');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
   });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -4,13 +4,8 @@
  * security setting off.
  */
 import { z } from 'zod';
-
-/** RFC 9110 §5.1 field-name: a token. */
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** RFC 9110 §5.5 field-value without CR, LF or NUL (obs-text allowed). */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** RFC 9110 §9.1 method: a token. */
-const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+import { RESERVED_FOR_VALIDATOR } from '../http/header-names.js';
+import { FIELD_VALUE, SCOPE_TOKEN, TOKEN } from '../http/syntax.js';
 
 /** A number written in YAML, or a string of digits that `${NAME}` produced. */
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -45,7 +40,7 @@ function httpUrl() {
   );
 }
 
-const headerName = z.string().regex(FIELD_NAME, { error: 'must be a valid HTTP header name' });
+const headerName = z.string().regex(TOKEN, { error: 'must be a valid HTTP header name' });
 const headerValue = z.string({ error: 'must be a string' }).regex(FIELD_VALUE, {
   error: 'must not contain CR, LF, NUL or other control characters',
 });
@@ -118,12 +113,9 @@ const validator = z
       });
     }
     for (const name of Object.keys(v.headers)) {
-      if (RESERVED_VALIDATOR_HEADERS.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is set by tokengate and cannot be configured' });
+      if (RESERVED_FOR_VALIDATOR.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is set by tokengate and cannot be configured' });
     }
   });
-
-/** Headers the validator call owns; letting configuration override them would break the protocol. */
-const RESERVED_VALIDATOR_HEADERS = new Set(['authorization', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade', 'te', 'expect']);
 
 const validatorChoice = z.union(
   [
@@ -142,12 +134,12 @@ const route = z.strictObject({
     .string({ error: 'must be a path starting with "/"' })
     .regex(/^\/[\x21-\x7e]*$/, { error: 'must be a path starting with "/" without spaces, query or fragment' })
     .refine((p) => !p.includes('?') && !p.includes('#'), { error: 'must be a path starting with "/" without spaces, query or fragment' }),
-  methods: z.array(z.string().regex(METHOD, { error: 'must be an HTTP method' }).transform((m) => m.toUpperCase()), { error: 'must be a list of HTTP methods' }).min(1).optional(),
-  upstream: httpUrl(),
+  methods: z.array(z.string().regex(TOKEN, { error: 'must be an HTTP method' }).transform((m) => m.toUpperCase()), { error: 'must be a list of HTTP methods' }).min(1).optional(),
+  upstream: httpUrl().optional(),
   auth: oneOf(['required', 'optional', 'none']).default('required'),
   validator: validatorChoice.optional(),
   tokenFrom: z.array(oneOf(['header', 'form', 'query']), { error: 'must be a list of header, form, query' }).min(1, { error: 'must name at least one of header, form, query' }).default(['header']),
-  requiredScopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { error: 'must be a scope token (RFC 6749 section 3.3)' }), { error: 'must be a list of scopes' }).default([]),
+  requiredScopes: z.array(z.string().regex(SCOPE_TOKEN, { error: 'must be a scope token (RFC 6749 section 3.3)' }), { error: 'must be a list of scopes' }).default([]),
   identityHeaders: z.record(headerName, z.string({ error: 'must be a JSONPath string' }).min(1, { error: 'must be a JSONPath string' }), { error: 'must be a map of header names to JSONPath strings' }).default({}),
   identityEncoding: oneOf(['utf8', 'percent']).default('utf8'),
   forwardAuthorization: boolean.default(true),

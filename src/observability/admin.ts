@@ -10,6 +10,7 @@
  * The same server fronts one gateway process, or the primary of `serve --workers N`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readBounded } from '../http/body.js';
 import { listen, urlOf } from '../http/listen.js';
 
 export interface AdminHandlers {
@@ -65,15 +66,8 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: AdminH
 }
 
 async function readToken(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REVOKE_BODY) return null;
-    chunks.push(chunk as Buffer);
-  }
   try {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token?: unknown };
+    const body = JSON.parse((await readBounded(req, MAX_REVOKE_BODY, req.headers['content-length'])).toString('utf8')) as { token?: unknown };
     return typeof body.token === 'string' && body.token !== '' ? body.token : null;
   } catch {
     return null;

@@ -20,14 +20,23 @@ export interface ValidatorState {
   calls: number;
 }
 
-export function createValidatorStates(config: GatewayConfig): ReadonlyMap<ValidatorConfig, ValidatorState> {
+/**
+ * The state of every validator of `config`. A reload keeps a validator's cache when its results
+ * would read the same (the same result digest: the same call, rules and identity plans) and its
+ * bounds are unchanged; any other change starts that validator's cache empty.
+ */
+export function createValidatorStates(config: GatewayConfig, previous?: ReadonlyMap<ValidatorConfig, ValidatorState>): ReadonlyMap<ValidatorConfig, ValidatorState> {
+  const kept = new Map<string, ValidatorState>();
+  for (const state of previous?.values() ?? []) kept.set(state.config.name, state);
   const states = new Map<ValidatorConfig, ValidatorState>();
   for (const validator of config.validators.values()) {
     const caching = validator.cache.ttlSeconds > 0 || validator.cache.negativeTtlSeconds > 0;
+    const before = kept.get(validator.name);
+    const reusable = before?.cache != null && before.config.resultDigest === validator.resultDigest && sameBounds(before.config, validator);
     states.set(validator, {
       config: validator,
       pool: createValidatorPool(validator),
-      cache: caching ? new ResultCache(validator.cache.maxEntries) : null,
+      cache: !caching ? null : reusable ? before.cache : new ResultCache(validator.cache.maxEntries),
       inflight: new SingleFlight<Verdict>(),
       breaker: new CircuitBreaker(validator.circuitBreaker.failures, validator.circuitBreaker.cooldownSeconds * 1000),
       active: 0,
@@ -35,6 +44,10 @@ export function createValidatorStates(config: GatewayConfig): ReadonlyMap<Valida
     });
   }
   return states;
+}
+
+function sameBounds(a: ValidatorConfig, b: ValidatorConfig): boolean {
+  return a.cache.maxEntries === b.cache.maxEntries && a.cache.ttlSeconds === b.cache.ttlSeconds && a.cache.negativeTtlSeconds === b.cache.negativeTtlSeconds && a.onUnavailable === b.onUnavailable && a.staleIfErrorSeconds === b.staleIfErrorSeconds;
 }
 
 export async function closeValidatorStates(states: ReadonlyMap<ValidatorConfig, ValidatorState>): Promise<void> {
