@@ -27,5 +27,5 @@ export async function readBounded(source: AsyncIterable<Buffer | Uint8Array | st
     if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }

@@ -29,7 +29,7 @@ function jsFiles(dir: string, base = dir): string[] {
 
 function packageOf(specifier: string): string {
   const parts = specifier.split('/');
-  return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
 describe('the shipped package', () => {
@@ -46,7 +46,7 @@ describe('the shipped package', () => {
     for (const file of files) {
       const source = readFileSync(join(dist, file), 'utf8');
       for (const match of source.matchAll(/(?:from\s+|import\s*\(\s*)['"]([^'"./][^'"]*)['"]/g)) {
-        const specifier = match[1]!;
+        const specifier = match[1];
         if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
         const name = packageOf(specifier);
         if (name in pkg.dependencies) continue;
