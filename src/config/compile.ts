@@ -11,6 +11,7 @@ import {
   renderAnswers, renderInsufficientScope, renderMethodNotAllowed, renderUnavailable, renderUnavailableAsInvalid, type Answers, type PreparedResponse,
 } from '../http/errors.js';
 import { RESULT_FORMAT } from '../cache/token-result.js';
+import { normalizePath } from '../pipeline/match-route.js';
 import type { Problem } from './problems.js';
 import type { RawConfig, RawRoute, RawValidator } from './schema.js';
 
@@ -116,6 +117,10 @@ export interface GatewayConfig {
   readonly routes: readonly RouteConfig[];
   /** Longest path first, for longest-prefix matching. */
   readonly routeGroups: readonly RouteGroup[];
+  /** The same groups with lower-case paths: how a backend that ignores case would route. */
+  readonly foldedRouteGroups: readonly RouteGroup[];
+  /** A route path has an upper-case letter: every request path gets the case check. */
+  readonly routesHaveUpperCase: boolean;
   /** Canonical names (canonicalHeaderName) of every identity header of every route: stripped from every request. */
   readonly identityHeaderNames: ReadonlySet<string>;
   /** The answer of every reason (the reason table), rendered with the realm. */
@@ -157,7 +162,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
     planOwners.set(identity, new Set(names));
     routes.push({
       index,
-      path: normalizeRoutePath(route.path),
+      path: normalizeRoutePath(route.path, `${at}.path`, problems),
       methods: route.methods === undefined ? null : new Set(route.methods),
       upstream: upstream === null ? null : Object.freeze({ origin: upstream.origin, basePath: upstream.pathname.replace(/\/+$/, '') }),
       auth: route.auth,
@@ -182,23 +187,32 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
     Object.freeze({ ...route, validator: route.auth === 'none' ? null : selector(rawValidator, names, validators) }),
   );
 
+  const routeGroups = groupRoutes(compiledRoutes, raw.realm, problems);
   return Object.freeze({
     server: Object.freeze({ ...raw.server }),
     admin: raw.admin === undefined ? null : Object.freeze({ ...raw.admin }),
     realm: raw.realm,
     validators,
     routes: Object.freeze(compiledRoutes),
-    routeGroups: groupRoutes(compiledRoutes, raw.realm, problems),
+    routeGroups,
+    foldedRouteGroups: foldRouteGroups(routeGroups, problems),
+    routesHaveUpperCase: compiledRoutes.some((route) => /[A-Z]/.test(route.path)),
     identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => canonicalHeaderName(h.name)))),
     answers: renderAnswers(raw.realm),
     redis: raw.cache?.redis === undefined ? null : Object.freeze({ url: raw.cache.redis, timeoutMs: raw.cache.redisTimeoutMs }),
   });
 }
 
-/** `/orders/` and `/orders` are the same route: matching is on segment boundaries anyway. */
-function normalizeRoutePath(path: string): string {
-  const trimmed = path.replace(/\/+$/, '');
-  return trimmed === '' ? '/' : trimmed;
+/**
+ * A route path in the form request paths are matched in (normalizePath: unreserved characters
+ * decoded, other escapes in upper case); `/orders/` and `/orders` are the same route, since
+ * matching is on segment boundaries anyway.
+ */
+function normalizeRoutePath(path: string, at: string, problems: Problem[]): string {
+  const trimmed = path.replace(/\/+$/, '') || '/';
+  const normal = normalizePath(trimmed);
+  if (normal === null) problems.push({ path: at, message: 'is not a normal path: no "." or ".." segments, empty segments, "\\", "#", encoded "/" or invalid escapes' });
+  return normal ?? trimmed;
 }
 
 function referencedValidators(route: RawRoute, known: readonly string[], at: string, problems: Problem[]): string[] {
@@ -263,6 +277,24 @@ function groupRoutes(routes: readonly RouteConfig[], realm: string, problems: Pr
   }
   groups.sort((a, b) => b.path.length - a.path.length);
   return Object.freeze(groups);
+}
+
+/**
+ * The route groups as a backend that ignores case reads them. Two paths that differ only in case
+ * would be one route to such a backend: refused, since no request could be routed safely.
+ */
+function foldRouteGroups(groups: readonly RouteGroup[], problems: Problem[]): readonly RouteGroup[] {
+  const seen = new Map<string, RouteGroup>();
+  for (const group of groups) {
+    const folded = group.path.toLowerCase();
+    const other = seen.get(folded);
+    if (other !== undefined) {
+      problems.push({ path: `routes[${group.routes[0]!.index}].path`, message: `differs from routes[${other.routes[0]!.index}].path (${other.path}) only in case; a backend that ignores case reads them as one` });
+      continue;
+    }
+    seen.set(folded, group);
+  }
+  return Object.freeze([...seen.values()].map((group) => Object.freeze({ ...group, path: group.path.toLowerCase() })));
 }
 
 /** RFC 6749 §2.3.1: client id and secret are form-encoded before they are joined for Basic. */

@@ -133,7 +133,8 @@ const route = z.strictObject({
   path: z
     .string({ error: 'must be a path starting with "/"' })
     .regex(/^\/[\x21-\x7e]*$/, { error: 'must be a path starting with "/" without spaces, query or fragment' })
-    .refine((p) => !p.includes('?') && !p.includes('#'), { error: 'must be a path starting with "/" without spaces, query or fragment' }),
+    .refine((p) => !p.includes('?') && !p.includes('#'), { error: 'must be a path starting with "/" without spaces, query or fragment' })
+    .refine((p) => !p.includes(';'), { error: 'must not contain ";" (requests are matched with and without ;params)' }),
   methods: z.array(z.string().regex(TOKEN, { error: 'must be an HTTP method' }).transform((m) => m.toUpperCase()), { error: 'must be a list of HTTP methods' }).min(1).optional(),
   upstream: httpUrl().optional(),
   auth: oneOf(['required', 'optional', 'none']).default('required'),

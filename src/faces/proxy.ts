@@ -11,7 +11,7 @@ import type { AccessLog } from '../observability/access-log.js';
 import { attachIdentity } from '../pipeline/attach-identity.js';
 import type { Decision } from '../pipeline/decision.js';
 import { refuse } from '../pipeline/index.js';
-import { isNormalPath, matchRoute, parseTarget } from '../pipeline/match-route.js';
+import { matchRoute, normalizePath, parseTarget } from '../pipeline/match-route.js';
 import type { Runtime } from '../runtime.js';
 import { Exchange, requestIdFor, requestIdOf } from './exchange.js';
 import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener } from './upstream.js';
@@ -43,20 +43,22 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
     const config = runtime.config;
 
     const target = parseTarget(req.url ?? '');
-    if (target === null || !isNormalPath(target.path)) {
+    const path = target === null ? null : normalizePath(target.path);
+    if (path === null) {
       ex.path = target?.path ?? '';
       ex.requestId = requestIdOf(req);
       ex.refuseWith('bad_path');
       return;
     }
-    ex.path = target.path;
-    ex.query = target.query;
+    // The normalised path is the one routed, logged and sent upstream.
+    ex.path = path;
+    ex.query = target!.query;
 
-    const match = matchRoute(config, ex.method, target.path);
+    const match = matchRoute(config, ex.method, path);
     if (match.kind !== 'route' || match.route.upstream === null) {
       ex.requestId = requestIdOf(req);
       if (match.kind === 'method_not_allowed') ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
-      else ex.refuseWith('no_route');
+      else ex.refuseWith(match.kind === 'ambiguous' ? 'ambiguous_path' : 'no_route');
       return;
     }
     const route = match.route;

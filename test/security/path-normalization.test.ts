@@ -139,11 +139,11 @@ describe('paths that are not in normal form are refused before routing', () => {
     assert.equal(errorOf(res.body).type, 'NotFoundError');
   });
 
-  test('what reaches the backend from /public is exactly the path that was judged', async () => {
+  test('what reaches the backend from /public is exactly the path that was judged (normalised: %41 is A)', async () => {
     const before = backend.received.length;
-    const res = await get('/public/a/b.c/..d/%41?q=/../admin');
+    const res = await get('/public/a/b.c/..d/%41%3b?q=/../admin');
     assert.equal(res.status, 200);
     assert.equal(backend.received.length, before + 1);
-    assert.equal(backend.received.at(-1)!.url, '/public/a/b.c/..d/%41?q=/../admin');
+    assert.equal(backend.received.at(-1)!.url, '/public/a/b.c/..d/A%3B?q=/../admin');
   });
 });

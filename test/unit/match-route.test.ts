@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GatewayConfig } from '../../src/config/compile.js';
 import { buildConfig } from '../../src/config/load.js';
-import { isNormalPath, matchRoute, parseTarget } from '../../src/pipeline/match-route.js';
+import { matchRoute, normalizePath, parseTarget } from '../../src/pipeline/match-route.js';
 
 const VALIDATORS = { v: { url: 'https://as.example/check' } };
 
@@ -36,7 +36,8 @@ describe('matchRoute: segment-boundary prefixes', () => {
     ['/orders-archive', 'no_route'],
     ['/order', 'no_route'],
     ['/', 'no_route'],
-    ['/Orders', 'no_route'],
+    // A backend that ignores case would serve /orders: another route than the spelling as sent.
+    ['/Orders', 'ambiguous'],
     ['/api/orders', 'no_route'],
   ];
   for (const [path, expected] of cases) {
@@ -44,6 +45,36 @@ describe('matchRoute: segment-boundary prefixes', () => {
       assert.equal(matched(config, 'GET', path), expected);
     });
   }
+});
+
+describe('matchRoute: spellings a backend reads alike pick the same route, or none', () => {
+  const config = configOf([{ path: '/', auth: 'none' }, { path: '/orders' }, { path: '/Reports' }]);
+  const cases: [string, number | string][] = [
+    ['/orders/7', 1],
+    ['/users/AbC', 0], // case differs from no route: both readings pick "/"
+    ['/ORDERS/7', 'ambiguous'], // Express reads /orders/7: the auth route, not "/"
+    ['/oRdErS', 'ambiguous'],
+    ['/orders;jsessionid=1/7', 'ambiguous'], // Tomcat reads /orders/7
+    ['/orders;/7', 'ambiguous'],
+    ['/orders/7;jsessionid=1', 1], // every reading picks /orders
+    ['/Reports/1', 2],
+    ['/reports/1', 'ambiguous'], // a case-insensitive backend reads /Reports/1
+    ['/a;b', 0],
+  ];
+  for (const [path, expected] of cases) {
+    test(`${path} -> ${expected}`, () => {
+      assert.equal(matched(config, 'GET', path), expected);
+    });
+  }
+  test('route paths that differ only in case are a configuration error', () => {
+    assert.throws(() => configOf([{ path: '/orders' }, { path: '/Orders', methods: ['POST'] }]), /routes\[1\]\.path: differs from routes\[0\]\.path \(\/orders\) only in case/);
+  });
+  test('";" in a route path is a configuration error', () => {
+    assert.throws(() => configOf([{ path: '/orders;v=1' }]), /routes\[0\]\.path: must not contain ";"/);
+  });
+  test('route paths are matched in normal form: /%6Frders configured is /orders', () => {
+    assert.equal(matched(configOf([{ path: '/%6Frders' }]), 'GET', '/orders/1'), 0);
+  });
 });
 
 describe('matchRoute: longest prefix wins', () => {
@@ -183,17 +214,32 @@ describe('parseTarget', () => {
   }
 });
 
-describe('isNormalPath', () => {
-  const rejected = ['/a/../b', '/a/./b', '/a/..', '/a/.', '/..', '/%2e%2e/x', '/%2E%2E/x', '/a/.%2e/b', '/a/%2e/b', '/a%2Fb', '/a%2fb', '/a%5cb', '/a%5Cb', '/a\\b', '//a', '/a//b', '/a%00'];
-  const accepted = ['/', '/a', '/a/', '/.well-known/x', '/a..b/c', '/a/..b', '/a/b..', '/file.txt', '/a%20b', '/a%2e', '/orders/7', '/a/.hidden'];
+describe('normalizePath: the path every backend reads (RFC 3986 §6.2.2)', () => {
+  const rejected = [
+    '/a/../b', '/a/./b', '/a/..', '/a/.', '/..', '/%2e%2e/x', '/%2E%2E/x', '/a/.%2e/b', '/a/%2e/b', '/a%2Fb', '/a%2fb', '/a%5cb', '/a%5Cb', '/a\\b', '//a', '/a//b', '/a%00',
+    '/a/..;x/b', '/a/.;/b', '/a/%2e%2e;jsessionid=1/b', '/a#b', '/a%', '/a%4', '/a%zz', '/a%ff', '/a%c3', '/a%c3%28', '/%e2%82', 'a', '',
+  ];
+  const normalised: [string, string][] = [
+    ['/', '/'], ['/a', '/a'], ['/a/', '/a/'], ['/.well-known/x', '/.well-known/x'], ['/a..b/c', '/a..b/c'], ['/a/..b', '/a/..b'], ['/file.txt', '/file.txt'],
+    ['/a%20b', '/a%20b'], ['/a%2e', '/a.'], ['/orders/7', '/orders/7'], ['/a/.hidden', '/a/.hidden'],
+    // Encoded unreserved characters are decoded: the backend reads them so.
+    ['/%6Frders/7', '/orders/7'], ['/%6frders/%37', '/orders/7'], ['/%41%5a%61%7a%30%39%2D%2E%5F%7E', '/AZaz09-._~'],
+    // Other escapes stay, in upper case; valid UTF-8 sequences pass.
+    ['/a%3bb', '/a%3Bb'], ['/a%3fb', '/a%3Fb'], ['/caf%c3%a9', '/caf%C3%A9'], ['/%E2%82%AC/x', '/%E2%82%AC/x'], ['/a%25b', '/a%25b'],
+    ['/a;jsessionid=1/b', '/a;jsessionid=1/b'],
+  ];
   for (const path of rejected) {
-    test(`rejects ${path}`, () => {
-      assert.equal(isNormalPath(path), false);
+    test(`refuses ${JSON.stringify(path)}`, () => {
+      assert.equal(normalizePath(path), null);
     });
   }
-  for (const path of accepted) {
-    test(`accepts ${path}`, () => {
-      assert.equal(isNormalPath(path), true);
+  for (const [path, expected] of normalised) {
+    test(`${path} -> ${expected}`, () => {
+      assert.equal(normalizePath(path), expected);
     });
   }
+  test('a normal path is returned as is', () => {
+    const path = '/orders/7';
+    assert.equal(normalizePath(path), path);
+  });
 });
