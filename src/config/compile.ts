@@ -100,6 +100,8 @@ export interface RouteConfig extends Policy {
   readonly upstream: Upstream | null;
   readonly forwardAuthorization: boolean;
   readonly upstreamTimeoutMs: number;
+  /** X-HTTP-Method-Override and its kind are honoured (routing by the overriding method) and forwarded; else removed. */
+  readonly methodOverride: boolean;
 }
 
 /** Routes sharing one path; a method outside all of their `methods` gets `methodNotAllowed`. */
@@ -171,6 +173,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
       identity,
       forwardAuthorization: route.forwardAuthorization,
       upstreamTimeoutMs: route.upstreamTimeoutMs,
+      methodOverride: route.methodOverride,
       insufficientScope: renderInsufficientScope(raw.realm, route.requiredScopes),
       validatorNames: names,
       rawValidator: route.validator,

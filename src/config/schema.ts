@@ -145,6 +145,8 @@ const route = z.strictObject({
   identityEncoding: oneOf(['utf8', 'percent']).default('utf8'),
   forwardAuthorization: boolean.default(true),
   upstreamTimeoutMs: integer(1, 3_600_000).default(30_000),
+  /** Honour X-HTTP-Method-Override / ?_method= here: the route is chosen for the overriding method. */
+  methodOverride: boolean.default(false),
 });
 
 export const configSchema = z.strictObject({

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy, RouteConfig } from '../config/compile.js';
 import { BodyTooLargeError, readBounded } from '../http/body.js';
 import { sendPrepared, type PreparedResponse } from '../http/errors.js';
-import { rawHeader } from '../http/request-headers.js';
+import { rawHeader, rawHeaderValues } from '../http/request-headers.js';
 import type { AccessEntry, AccessLog } from '../observability/access-log.js';
 import { DecisionSlot, type Decision } from '../pipeline/decision.js';
 import { authorize, refuse, type Question } from '../pipeline/index.js';
@@ -67,8 +67,8 @@ export abstract class Exchange implements Question, AccessEntry {
     this.method = req.method!;
   }
 
-  header(lowerName: string): string | undefined {
-    return rawHeader(this.req.rawHeaders, lowerName);
+  headerValues(lowerName: string): readonly string[] {
+    return rawHeaderValues(this.req.rawHeaders, lowerName);
   }
 
   get decision(): Decision {

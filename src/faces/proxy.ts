@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mediaTypeOf } from '../http/media-type.js';
+import { CONFLICTING_OVERRIDES, methodOverrideOf } from '../http/method-override.js';
 import { readInboundHeaders, removePair, type InboundHeaders } from '../http/request-headers.js';
 import { removeParam } from '../http/urlencoded.js';
 import type { AccessLog } from '../observability/access-log.js';
@@ -54,7 +55,18 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
     ex.path = path;
     ex.query = target!.query;
 
-    const match = matchRoute(config, ex.method, path);
+    let match = matchRoute(config, ex.method, path);
+    if (match.kind === 'route' && match.route.methodOverride) {
+      // The backend will act on the overriding method: the route (and its policy) is chosen for it.
+      const override = methodOverrideOf(req.rawHeaders, ex.query);
+      if (override !== null && override !== ex.method && override !== CONFLICTING_OVERRIDES) match = matchRoute(config, override, path);
+      // Both routes must honour it: the one chosen for the overriding method forwards the headers too.
+      if (override === CONFLICTING_OVERRIDES || (match.kind === 'route' && !match.route.methodOverride)) {
+        ex.requestId = requestIdOf(req);
+        ex.refuseWith('method_override_refused');
+        return;
+      }
+    }
     if (match.kind !== 'route' || match.route.upstream === null) {
       ex.requestId = requestIdOf(req);
       if (match.kind === 'method_not_allowed') ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
@@ -65,7 +77,7 @@ export function createProxyHandler(current: () => Runtime, access: AccessLog): (
     ex.route = route;
     ex.policy = route;
 
-    const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames);
+    const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames, route.methodOverride);
     ex.inbound = inbound;
     ex.requestId = requestIdFor(inbound.requestId);
     ex.authorization = inbound.authorization;

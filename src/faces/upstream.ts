@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayConfig, RouteConfig } from '../config/compile.js';
 import { isTimeout } from '../http/failure.js';
+import { METHOD_OVERRIDE_PARAM } from '../http/header-names.js';
 import { responseHeaders } from '../http/request-headers.js';
 import { removeParam } from '../http/urlencoded.js';
 import type { Reason } from '../pipeline/reasons.js';
@@ -44,9 +45,10 @@ export async function closeUpstreamPools(pools: UpstreamPools): Promise<void> {
   await Promise.all([...new Set(pools)].flatMap((pool) => (pool === null ? [] : [pool.close()])));
 }
 
-/** Path and query sent upstream: the upstream's base path, then the request's, minus a query token. */
+/** Path and query sent upstream: the upstream's base path, then the request's, minus a query token and (unless the route opts in) `_method`. */
 export function upstreamPath(route: RouteConfig, path: string, query: string): string {
-  const kept = route.tokenFrom.query ? removeParam(query, 'access_token') : query;
+  let kept = route.tokenFrom.query ? removeParam(query, 'access_token') : query;
+  if (!route.methodOverride) kept = removeParam(kept, METHOD_OVERRIDE_PARAM);
   const basePath = route.upstream!.basePath;
   return kept === '' ? basePath + path : `${basePath}${path}?${kept}`;
 }

@@ -12,6 +12,17 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** Request fields never copied upstream: hop-by-hop ones, those undici sets itself, and the gateway's own. */
 export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
+/**
+ * Method-override conventions (Express method-override, Rails, Symfony, Google APIs): a backend that
+ * honours one acts on another method than the one the route's policy was chosen for.
+ */
+export const METHOD_OVERRIDE_HEADERS: readonly string[] = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+/** The query parameter of the same convention (`?_method=DELETE`). */
+export const METHOD_OVERRIDE_PARAM = '_method';
+
+/** What is not forwarded on a route that does not opt in to method overrides (the default). */
+export const NOT_FORWARDED_NOR_OVERRIDES: ReadonlySet<string> = new Set([...NOT_FORWARDED, ...METHOD_OVERRIDE_HEADERS]);
+
 /** Names a backend relies on for framing, routing or credentials: no identity header may take one. */
 export const RESERVED_FOR_IDENTITY: ReadonlySet<string> = new Set([...NOT_FORWARDED, 'content-length', 'content-type', 'authorization', 'cookie', 'x-request-id']);
 

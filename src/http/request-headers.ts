@@ -7,7 +7,7 @@
  * is ever built.
  */
 
-import { canonicalHeaderName, HOP_BY_HOP, NOT_FORWARDED } from './header-names.js';
+import { canonicalHeaderName, HOP_BY_HOP, NOT_FORWARDED, NOT_FORWARDED_NOR_OVERRIDES } from './header-names.js';
 
 export interface InboundHeaders {
   /** Flat `[name, value, …]` list to forward, original case and order. */
@@ -26,8 +26,12 @@ export interface InboundHeaders {
   requestId: string | undefined;
 }
 
-/** `identityNames`: the canonical names (canonicalHeaderName) of every identity header. */
-export function readInboundHeaders(raw: readonly string[], identityNames: ReadonlySet<string>): InboundHeaders {
+/**
+ * `identityNames`: the canonical names (canonicalHeaderName) of every identity header.
+ * `keepMethodOverride`: the route opts in to X-HTTP-Method-Override and its kind; they are removed otherwise.
+ */
+export function readInboundHeaders(raw: readonly string[], identityNames: ReadonlySet<string>, keepMethodOverride = false): InboundHeaders {
+  const notForwarded = keepMethodOverride ? NOT_FORWARDED : NOT_FORWARDED_NOR_OVERRIDES;
   const forward: string[] = [];
   const inbound: InboundHeaders = {
     forward,
@@ -48,7 +52,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
     const name = raw[i];
     const value = raw[i + 1];
     const lower = name.toLowerCase();
-    if (NOT_FORWARDED.has(lower)) {
+    if (notForwarded.has(lower)) {
       switch (lower) {
         case 'connection':
           connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
@@ -121,6 +125,13 @@ function removeConnectionNamed(inbound: InboundHeaders, named: ReadonlySet<strin
 /** Removes the pair at `at` (a name index) from a flat header list. */
 export function removePair(list: string[], at: number): void {
   if (at >= 0) list.splice(at, 2);
+}
+
+/** Every value of the headers called `lowerName` in a raw list, in order. */
+export function rawHeaderValues(raw: readonly string[], lowerName: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) values.push(raw[i + 1]!);
+  return values;
 }
 
 /** Value of the first header called `lowerName` in a raw list, or undefined. */

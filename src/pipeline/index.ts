@@ -21,7 +21,7 @@ import type { Decision, DecisionSlot } from './decision.js';
 import { extractToken, type CredentialsView } from './extract-token.js';
 import { lookupResult, type Verdict } from './lookup-cache.js';
 import { outcomeOf, type Reason } from './reasons.js';
-import { selectValidator, type HeaderSource } from './select-validator.js';
+import { SEVERAL_VALUES, selectValidator, type HeaderSource } from './select-validator.js';
 
 export interface Core {
   readonly config: GatewayConfig;
@@ -47,6 +47,7 @@ export function authorize(core: Core, question: Question, slot: DecisionSlot): D
   slot.tokenSource = extraction.source;
 
   const validator = selectValidator(policy.validator!, question);
+  if (validator === SEVERAL_VALUES) return refuse(core, slot, 'several_selector_values');
   if (validator === null) return refuse(core, slot, 'no_validator_for_region');
   slot.validator = validator;
   const state = core.validators.get(validator)!;

@@ -40,7 +40,7 @@ export const REASONS = {
   ambiguous_path: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The request path would pick another route if read without case or ";" parameters; use the path as the API spells it.' },
   form_body_too_large: { outcome: 'deny', status: 413, type: 'PayloadTooLargeError', message: 'The form body is too large to look for an access token in.' },
   several_selector_values: { ...INVALID_REQUEST, message: 'The header that selects the validator was sent more than once or with several values.' },
-  several_method_overrides: { ...INVALID_REQUEST, message: 'The request names more than one method override.' },
+  method_override_refused: { ...INVALID_REQUEST, message: 'The request names several method overrides, or one that the route it names does not honour.' },
 
   // The credentials (RFC 6750 section 2).
   missing_token: { outcome: 'deny', status: 401, type: 'MissingTokenError', message: 'An access token is required.', bearer: null },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
-import { errorOf, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
+import { errorOf, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 describe('validators per region', () => {
   const servers: Record<string, SeedEndpoint> = {};
@@ -69,4 +69,19 @@ describe('validators per region', () => {
     assert.equal(servers.ch.calls.get('tok'), 1);
     assert.equal(servers.global.calls.get('tok'), 1);
   });
+
+  for (const [name, headers] of [
+    ['sent twice', 'X-Region: fr\r\nX-Region: ch'],
+    ['sent twice in other cases', 'x-region: fr\r\nX-REGION: fr'],
+    ['as a list', 'X-Region: fr, ch'],
+  ] as const) {
+    test(`a selector header ${name} is a 400 and reaches no validator and no backend (regression: "Keep the door shut" finding 5)`, async () => {
+      const before = { backend: backend.received.length, fr: servers.fr.totalCalls(), ch: servers.ch.totalCalls(), global: servers.global.totalCalls() };
+      const res = await rawRequest(gw.url, `GET /with-default HTTP/1.1\r\nhost: x\r\nauthorization: Bearer fresh-${name.length}\r\n${headers}`);
+      assert.equal(res.status, 400);
+      assert.equal(errorOf(res.body).type, 'InvalidRequestError');
+      assert.deepEqual(res.headers.get('www-authenticate'), ['Bearer realm="tokengate", error="invalid_request"']);
+      assert.deepEqual({ backend: backend.received.length, fr: servers.fr.totalCalls(), ch: servers.ch.totalCalls(), global: servers.global.totalCalls() }, before);
+    });
+  }
 });

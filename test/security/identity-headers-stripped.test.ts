@@ -128,3 +128,45 @@ describe('forged identity headers never reach the backend', () => {
     },
   );
 });
+
+describe('every spelling a backend reads as the identity header is stripped (regression: "Keep the door shut" finding 4)', () => {
+  let seed: SeedEndpoint;
+  let backend: SampleBackend;
+  let gw: TestGateway;
+
+  before(async () => {
+    seed = await startSeedEndpoint({ users: new Map<string, unknown>([[GOOD, { ...SEED_USER_INFO, tenant: 't-real' }]]) });
+    backend = await startSampleBackend();
+    gw = await startTestGateway({
+      validators: { main: { url: seed.validationUrl } },
+      routes: [
+        { path: '/underscore', upstream: backend.url, identityHeaders: { X_Tenant: 'tenant' } },
+        { path: '/dash', upstream: backend.url, identityHeaders: { 'X-Tenant': 'tenant' } },
+      ],
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await Promise.all([seed.close(), backend.close()]);
+  });
+
+  const SPELLINGS = ['X-Tenant: forged', 'x-tenant: forged', 'X_Tenant: forged', 'x_TENANT: forged', 'X-tEnAnT: forged', 'X_TENANT: forged'].join('\r\n');
+
+  for (const path of ['/underscore', '/dash']) {
+    test(`${path}: only the gateway's own value, under its own spelling, reaches the backend`, async () => {
+      const res = await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\nauthorization: Bearer ${GOOD}\r\n${SPELLINGS}`);
+      assert.equal(res.status, 200, res.body);
+      const raw = backend.received.at(-1)!.rawHeaders;
+      const tenantLike: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase().replaceAll('_', '-') === 'x-tenant') tenantLike.push(`${raw[i]}: ${raw[i + 1]}`);
+      assert.deepEqual(tenantLike, [`${path === '/dash' ? 'X-Tenant' : 'X_Tenant'}: t-real`]);
+    });
+  }
+
+  test('two identity headers that a backend reads as one are a configuration error', async () => {
+    await assert.rejects(
+      startTestGateway({ validators: { main: { url: seed.validationUrl } }, routes: [{ path: '/x', upstream: backend.url, identityHeaders: { 'X-Tenant': 'tenant', x_tenant: 'uid' } }] }),
+      /routes\[0\]\.identityHeaders\.x_tenant: is the same header as X-Tenant/,
+    );
+  });
+});

@@ -56,7 +56,7 @@ const rows: Row[] = [
   { id: 'not_an_introspection_answer', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'token_too_long', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   { id: 'several_selector_values', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
-  { id: 'several_method_overrides', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'method_override_refused', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   // Validator unavailable: 503 + Retry-After, no challenge (deny-401: see below).
   ...(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer', 'validator_circuit_open', 'validator_overloaded'] as const).map(
     (id) => ({ id, status: 503, type: 'ValidationUnavailableError', challenge: undefined }),

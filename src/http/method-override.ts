@@ -1,0 +1,21 @@
+/**
+ * The method a request asks a backend to act on through X-HTTP-Method-Override and its kind (see
+ * header-names.ts), for a route that opts in: every value named must agree and be a method.
+ */
+import { METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_PARAM } from './header-names.js';
+import { rawHeaderValues } from './request-headers.js';
+import { TOKEN } from './syntax.js';
+import { paramValues } from './urlencoded.js';
+
+export const CONFLICTING_OVERRIDES = 'conflicting';
+
+/** The overriding method (upper case), `null` when none is named, or CONFLICTING_OVERRIDES. */
+export function methodOverrideOf(rawHeaders: readonly string[], query: string): string | null | typeof CONFLICTING_OVERRIDES {
+  const named: (string | null)[] = paramValues(query, METHOD_OVERRIDE_PARAM);
+  for (const header of METHOD_OVERRIDE_HEADERS) named.push(...rawHeaderValues(rawHeaders, header));
+  if (named.length === 0) return null;
+  const first = named[0]?.trim().toUpperCase() ?? '';
+  if (!TOKEN.test(first)) return CONFLICTING_OVERRIDES;
+  for (const value of named) if (value?.trim().toUpperCase() !== first) return CONFLICTING_OVERRIDES;
+  return first;
+}
