@@ -292,7 +292,7 @@ function foldRouteGroups(groups: readonly RouteGroup[], problems: Problem[]): re
     const folded = group.path.toLowerCase();
     const other = seen.get(folded);
     if (other !== undefined) {
-      problems.push({ path: `routes[${group.routes[0]!.index}].path`, message: `differs from routes[${other.routes[0]!.index}].path (${other.path}) only in case; a backend that ignores case reads them as one` });
+      problems.push({ path: `routes[${group.routes[0].index}].path`, message: `differs from routes[${other.routes[0].index}].path (${other.path}) only in case; a backend that ignores case reads them as one` });
       continue;
     }
     seen.set(folded, group);

@@ -7,7 +7,8 @@ import { rawHeaderValues } from './request-headers.js';
 import { TOKEN } from './syntax.js';
 import { paramValues } from './urlencoded.js';
 
-export const CONFLICTING_OVERRIDES = 'conflicting';
+/** Several overrides that disagree, or one that is not a method. */
+export const CONFLICTING_OVERRIDES = Symbol('conflicting method overrides');
 
 /** The overriding method (upper case), `null` when none is named, or CONFLICTING_OVERRIDES. */
 export function methodOverrideOf(rawHeaders: readonly string[], query: string): string | null | typeof CONFLICTING_OVERRIDES {

@@ -130,7 +130,7 @@ export function removePair(list: string[], at: number): void {
 /** Every value of the headers called `lowerName` in a raw list, in order. */
 export function rawHeaderValues(raw: readonly string[], lowerName: string): string[] {
   const values: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) values.push(raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lowerName.length && raw[i].toLowerCase() === lowerName) values.push(raw[i + 1]);
   return values;
 }
 

@@ -18,6 +18,6 @@ export function selectValidator(selector: ValidatorSelector, request: HeaderSour
   if (selector.kind === 'fixed') return selector.validator;
   const values = request.headerValues(selector.header);
   if (values.length === 0) return selector.fallback;
-  if (values.length > 1 || values[0]!.includes(',')) return SEVERAL_VALUES;
-  return selector.map.get(values[0]!.trim().toLowerCase()) ?? selector.fallback;
+  if (values.length > 1 || values[0].includes(',')) return SEVERAL_VALUES;
+  return selector.map.get(values[0].trim().toLowerCase()) ?? selector.fallback;
 }

@@ -28,7 +28,7 @@ interface Served {
 
 /** How a lenient framework reads a path: decoded, lower case, ";params" dropped. */
 function frameworkReading(target: string): string {
-  const path = target.split('?')[0]!;
+  const path = target.split('?')[0];
   let decoded: string;
   try {
     decoded = decodeURIComponent(path);
@@ -103,7 +103,7 @@ describe('encoded, cased and ;param spellings of an auth route never reach it wi
       .map(([upper, encode, params, rest]) => {
         let name = '';
         for (let i = 0; i < 6; i++) {
-          let char = 'orders'[i]!;
+          let char = 'orders'[i];
           if (upper[i]) char = char.toUpperCase();
           name += encode[i] ? `%${char.charCodeAt(0).toString(16)}` : char;
         }
