@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import type { GatewayConfig } from './config/compile.js';
 import { createProxyHandler } from './faces/proxy.js';
+import { applyConnectionLimits, CONNECTIONS_CHECKING_INTERVAL_MS, limitConnectionsPerClient } from './http/connection-limits.js';
 import { listen, urlOf } from './http/listen.js';
 import { AccessLog } from './observability/access-log.js';
 import { startAdminServer, type AdminHandlers, type AdminServer } from './observability/admin.js';
@@ -53,7 +54,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   let runtime = createRuntime(options.config, logger, metrics);
   const access = new AccessLog(output.sink);
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, createProxyHandler(() => runtime, access));
+  const server: Server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, createProxyHandler(() => runtime, access));
+  applyConnectionLimits(server, options.config.server);
+  limitConnectionsPerClient(server, () => runtime.config.server.maxConnectionsPerClient);
   // Upgrades (WebSocket) are not proxied: refuse them plainly instead of hanging.
   server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
 
@@ -89,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async reload(config) {
       const previous = runtime;
       runtime = createRuntime(config, logger, metrics, previous);
+      applyConnectionLimits(server, config.server);
       logger.info({ routes: config.routes.length, validators: [...config.validators.keys()] }, 'configuration reloaded');
       // In-flight requests hold their own runtime reference; pool.close() waits for their calls.
       await releaseRuntime(previous);

@@ -9,11 +9,15 @@ import { SharedCache } from './cache/redis.js';
 import type { FaceName } from './faces/exchange.js';
 import { closeUpstreamPools, createUpstreamPools, type UpstreamPools } from './faces/upstream.js';
 import type { GatewayMetrics, RequestCounts } from './observability/metrics.js';
+import { createClientResolver, type ClientResolver } from './http/client-address.js';
+import { ClientBudgets } from './pipeline/client-budget.js';
 import type { Core } from './pipeline/index.js';
 import { forgetRevokedKeys } from './pipeline/revoke.js';
 import { closeValidatorStates, createValidatorStates } from './validators/state.js';
 
 export interface Runtime extends Core {
+  /** Who the client of a request is (trustedProxies). */
+  readonly clientResolver: ClientResolver;
   /** The upstream pool of each proxied route, by route index. */
   readonly upstreams: UpstreamPools;
   /** The request counters of a face and route (`null`: no route matched). */
@@ -35,6 +39,8 @@ export function createRuntime(config: GatewayConfig, log: Logger, metrics: Gatew
     metrics,
     shared,
     counts: countsByRoute(config, metrics),
+    clients: new ClientBudgets({ ...config.server.clientLimits, invalidTokensPerMinute: config.server.invalidTokensPerMinute }),
+    clientResolver: createClientResolver(config.server.trustedProxies),
   };
   return runtime;
 }

@@ -1,18 +1,29 @@
 /**
- * The in-process cache: a bounded LRU per validator (`cache.maxEntries`). A result is fresh until
+ * The in-process cache: an LRU per validator, bounded in entries (`cache.maxEntries`) and in bytes
+ * (`cache.maxBytes`: results differ in size, so a count alone bounds nothing). A result is fresh until
  * its `expiresAt` and kept until its `staleUntil` (later only with `onUnavailable: stale`).
  * `ttlSeconds: 0` and `negativeTtlSeconds: 0` together turn it off.
  */
 import { LRUCache } from 'lru-cache';
 import { expiresAtOf, staleUntilOf, type TokenResult } from './token-result.js';
 
+/**
+ * What one entry costs: the result and key strings (one byte a char, plus V8's string header) and
+ * the LRU's own bookkeeping (measured by bench/memory.mjs at about 100 bytes an entry).
+ */
+const ENTRY_OVERHEAD_BYTES = 128;
+
+function entryBytes(result: TokenResult, key: string): number {
+  return result.length + key.length + ENTRY_OVERHEAD_BYTES;
+}
+
 export class ResultCache {
   readonly #entries: LRUCache<string, TokenResult>;
   /** Keys revoked recently, until when: a validation already on its way must not store them again. */
   readonly #revoked = new Map<string, number>();
 
-  constructor(maxEntries: number) {
-    this.#entries = new LRUCache<string, TokenResult>({ max: maxEntries });
+  constructor(maxEntries: number, maxBytes: number) {
+    this.#entries = new LRUCache<string, TokenResult>({ max: maxEntries, maxSize: maxBytes, sizeCalculation: entryBytes });
   }
 
   /** A fresh result at `now` (`clockNow()`); one past even its stale time is dropped on the way. */

@@ -32,7 +32,7 @@ export interface ValidatorConfig {
   readonly formSuffix: string;
   readonly timeoutMs: number;
   readonly requireActive: RequireActive;
-  readonly cache: { readonly ttlSeconds: number; readonly negativeTtlSeconds: number; readonly maxEntries: number };
+  readonly cache: { readonly ttlSeconds: number; readonly negativeTtlSeconds: number; readonly maxEntries: number; readonly maxBytes: number };
   readonly onUnavailable: OnUnavailable;
   readonly staleIfErrorSeconds: number;
   readonly clockSkewSeconds: number;
@@ -104,6 +104,24 @@ export interface RouteConfig extends Policy {
   readonly methodOverride: boolean;
 }
 
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly headersTimeoutSeconds: number;
+  readonly requestTimeoutSeconds: number;
+  readonly keepAliveTimeoutSeconds: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  readonly maxTokenBytes: number;
+  readonly maxIdentityValueBytes: number;
+  /** Invalid tokens a client may send per minute before it gets 429 (RFC 7662 §4); `null`: no limit. */
+  readonly invalidTokensPerMinute: number | null;
+  /** The addresses whose X-Forwarded-For is believed when finding the client (SPEC section 8). */
+  readonly trustedProxies: readonly string[];
+  /** Validator calls one client's new tokens may have in flight, and start per second. */
+  readonly clientLimits: { readonly validatorCallsInFlight: number; readonly validatorCallsPerSecond: number };
+}
+
 /** Routes sharing one path; a method outside all of their `methods` gets `methodNotAllowed`. */
 export interface RouteGroup {
   readonly path: string;
@@ -112,7 +130,7 @@ export interface RouteGroup {
 }
 
 export interface GatewayConfig {
-  readonly server: { readonly host: string; readonly port: number };
+  readonly server: ServerConfig;
   readonly admin: { readonly host: string; readonly port: number } | null;
   readonly realm: string;
   readonly validators: ReadonlyMap<string, ValidatorConfig>;
@@ -156,7 +174,7 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
     }
 
     const planProblems: { header: string; message: string }[] = [];
-    const identity = compileIdentityPlan(plans.length, route.identityHeaders, route.identityEncoding, planProblems);
+    const identity = compileIdentityPlan(plans.length, route.identityHeaders, route.identityEncoding, raw.server.maxIdentityValueBytes, planProblems);
     for (const p of planProblems) problems.push({ path: `${at}.identityHeaders.${p.header}`, message: p.message });
     plans.push(identity);
 
@@ -192,7 +210,20 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
 
   const routeGroups = groupRoutes(compiledRoutes, raw.realm, problems);
   return Object.freeze({
-    server: Object.freeze({ ...raw.server }),
+    server: Object.freeze({
+      host: raw.server.host,
+      port: raw.server.port,
+      headersTimeoutSeconds: raw.server.headersTimeoutSeconds,
+      requestTimeoutSeconds: raw.server.requestTimeoutSeconds,
+      keepAliveTimeoutSeconds: raw.server.keepAliveTimeoutSeconds,
+      maxConnections: raw.server.maxConnections,
+      maxConnectionsPerClient: raw.server.maxConnectionsPerClient,
+      maxTokenBytes: raw.server.maxTokenBytes,
+      maxIdentityValueBytes: raw.server.maxIdentityValueBytes,
+      invalidTokensPerMinute: raw.server.invalidTokenRate?.perMinute ?? null,
+      trustedProxies: Object.freeze([...raw.server.trustedProxies]),
+      clientLimits: Object.freeze({ ...raw.server.clientLimits }),
+    }),
     admin: raw.admin === undefined ? null : Object.freeze({ ...raw.admin }),
     realm: raw.realm,
     validators,

@@ -3,6 +3,7 @@
  * user sees when it is wrong. Unknown keys are errors, because a typo must never silently turn a
  * security setting off.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { RESERVED_FOR_VALIDATOR } from '../http/header-names.js';
 import { FIELD_VALUE, SCOPE_TOKEN, TOKEN } from '../http/syntax.js';
@@ -54,6 +55,40 @@ const listen = (defaultHost: string, defaultPort: number) =>
     port: integer(0, 65535).default(defaultPort),
   });
 
+/** An IPv4 or IPv6 address, or a CIDR block of them. */
+const cidr = z.string({ error: 'must be an IP address or CIDR block' }).refine(
+  (value) => {
+    const [address, bits, extra] = value.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  },
+  { error: 'must be an IP address or CIDR block (10.0.0.0/8, fd00::/8)' },
+);
+
+/**
+ * SPEC section 8 and beyond: what one client, or a slow one, may cost the gateway. Defaults are
+ * on; `invalidTokenRate` is off unless configured.
+ */
+const serverLimits = {
+  headersTimeoutSeconds: integer(1, 3_600).default(30),
+  requestTimeoutSeconds: integer(1, 86_400).default(300),
+  keepAliveTimeoutSeconds: integer(1, 3_600).default(5),
+  maxConnections: integer(1, 1_000_000).default(10_000),
+  maxConnectionsPerClient: integer(1, 1_000_000).default(1_000),
+  maxTokenBytes: integer(16, 1_048_576).default(8_192),
+  maxIdentityValueBytes: integer(1, 65_536).default(4_096),
+  invalidTokenRate: z.strictObject({ perMinute: integer(1, 1_000_000) }).optional(),
+  trustedProxies: z.array(cidr, { error: 'must be a list of IP addresses or CIDR blocks' }).default([]),
+  clientLimits: z
+    .strictObject({
+      validatorCallsInFlight: integer(1, 100_000).default(32),
+      validatorCallsPerSecond: integer(1, 1_000_000).default(100),
+    })
+    .default({ validatorCallsInFlight: 32, validatorCallsPerSecond: 100 }),
+};
+
 const clientAuth = z
   .strictObject({
     method: oneOf(['client_secret_basic', 'client_secret_post', 'bearer', 'none']),
@@ -75,6 +110,8 @@ const validatorCache = z.strictObject({
   ttlSeconds: integer(0).default(30),
   negativeTtlSeconds: integer(0).default(5),
   maxEntries: integer(1).default(100_000),
+  /** The cache's bound in bytes (results vary in size: entries alone are no bound on memory). */
+  maxBytes: integer(65_536).default(64 * 1024 * 1024),
 });
 
 const requireActive = z.preprocess(
@@ -92,7 +129,7 @@ const validator = z
     clientAuth: clientAuth.optional(),
     timeoutMs: integer(1, 600_000).default(2000),
     requireActive: requireActive.default('auto'),
-    cache: validatorCache.default({ ttlSeconds: 30, negativeTtlSeconds: 5, maxEntries: 100_000 }),
+    cache: validatorCache.default({ ttlSeconds: 30, negativeTtlSeconds: 5, maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 }),
     onUnavailable: oneOf(['deny', 'deny-401', 'stale']).default('deny'),
     staleIfErrorSeconds: integer(0).default(300),
     clockSkewSeconds: integer(0, 86_400).default(30),
@@ -150,7 +187,12 @@ const route = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  server: listen('0.0.0.0', 8080).default({ host: '0.0.0.0', port: 8080 }),
+  server: z
+    .strictObject({ host: hostname.default('0.0.0.0'), port: integer(0, 65535).default(8080), ...serverLimits })
+    .default({ host: '0.0.0.0', port: 8080, headersTimeoutSeconds: 30, requestTimeoutSeconds: 300, keepAliveTimeoutSeconds: 5, maxConnections: 10_000, maxConnectionsPerClient: 1_000, maxTokenBytes: 8_192, maxIdentityValueBytes: 4_096, trustedProxies: [], clientLimits: { validatorCallsInFlight: 32, validatorCallsPerSecond: 100 } })
+    .superRefine((server, ctx) => {
+      if (server.requestTimeoutSeconds < server.headersTimeoutSeconds) ctx.addIssue({ code: 'custom', path: ['requestTimeoutSeconds'], message: 'must be at least headersTimeoutSeconds' });
+    }),
   admin: listen('127.0.0.1', 9090).optional(),
   realm: z
     .string({ error: 'must be a string' })

@@ -67,6 +67,19 @@ export abstract class Exchange implements Question, AccessEntry {
     this.method = req.method!;
   }
 
+  #client: string | undefined;
+
+  /** The client's counting key, found once and only when the core asks (a cache hit never does). */
+  get client(): string {
+    return (this.#client ??= this.runtime.clientResolver.clientOf(this.req.socket.remoteAddress ?? '', this.forwardedFor()));
+  }
+
+  /** The request's X-Forwarded-For, joined (what trusted proxies say about the client). */
+  protected forwardedFor(): string | undefined {
+    const values = rawHeaderValues(this.req.rawHeaders, 'x-forwarded-for');
+    return values.length === 0 ? undefined : values.join(', ');
+  }
+
   headerValues(lowerName: string): readonly string[] {
     return rawHeaderValues(this.req.rawHeaders, lowerName);
   }

@@ -7,8 +7,6 @@
 import type { ServerResponse } from 'node:http';
 import { REASON_IDS, REASONS, type BearerError, type Reason } from '../pipeline/reasons.js';
 
-/** Seconds a client should wait after a 503 before retrying (RFC 9110 §10.2.3). */
-export const RETRY_AFTER_SECONDS = 5;
 
 /** A fully prepared answer: status, flat header list, body bytes. */
 export interface PreparedResponse {
@@ -24,6 +22,7 @@ interface AnswerTemplate {
   readonly type: string;
   readonly message: string;
   readonly bearer?: BearerError;
+  readonly retryAfter?: number;
 }
 
 /** `onUnavailable: deny-401`: the validator could not say, answered as an invalid token. */
@@ -37,7 +36,7 @@ export function prepareAnswer(entry: AnswerTemplate, realm: string, extraChallen
   const body = Buffer.from(errorBody(entry.type, entry.message));
   const headers = ['content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length), ...extraHeaders];
   if (entry.bearer !== undefined) headers.push('www-authenticate', bearerChallenge(realm, entry.bearer) + extraChallenge);
-  if (entry.status === 503) headers.push('retry-after', String(RETRY_AFTER_SECONDS));
+  if (entry.retryAfter !== undefined) headers.push('retry-after', String(entry.retryAfter));
   return Object.freeze({ status: entry.status, headers: Object.freeze(headers), body });
 }
 
@@ -69,11 +68,6 @@ export function renderInsufficientScope(realm: string, requiredScopes: readonly 
 /** RFC 9110 §15.5.6: a 405 lists the allowed methods. */
 export function renderMethodNotAllowed(realm: string, allowed: readonly string[]): PreparedResponse {
   return prepareAnswer(REASONS.method_not_allowed, realm, '', ['allow', allowed.join(', ')]);
-}
-
-/** RFC 6585 §4: a 429 says when to come back. */
-export function withRetryAfter(answer: PreparedResponse, seconds: number): PreparedResponse {
-  return Object.freeze({ ...answer, headers: Object.freeze([...answer.headers, 'retry-after', String(seconds)]) });
 }
 
 export function sendPrepared(res: ServerResponse, prepared: PreparedResponse, headOnly = false): void {

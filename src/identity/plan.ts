@@ -13,6 +13,8 @@ export interface IdentityPlan {
   /** Position of this plan in every cache entry's `identity` list. */
   readonly index: number;
   readonly encoding: IdentityEncoding;
+  /** A rendered value longer than this many bytes is dropped (SPEC section 8: every input is bounded). */
+  readonly maxValueBytes: number;
   /** `path`: the JSONPath as configured, with its leading "$" (what the result digest names). */
   readonly headers: readonly { readonly name: string; readonly path: string; readonly query: JSONPathQuery }[];
 }
@@ -31,6 +33,7 @@ export function compileIdentityPlan(
   index: number,
   headers: Readonly<Record<string, string>>,
   encoding: IdentityEncoding,
+  maxValueBytes: number,
   problems: IdentityFieldProblem[],
 ): IdentityPlan {
   const compiled: { name: string; path: string; query: JSONPathQuery }[] = [];
@@ -42,13 +45,13 @@ export function compileIdentityPlan(
       problems.push({ header: name, message: `is not a valid RFC 9535 JSONPath: ${(error as Error).message}` });
     }
   }
-  return Object.freeze({ index, encoding, headers: Object.freeze(compiled) });
+  return Object.freeze({ index, encoding, maxValueBytes, headers: Object.freeze(compiled) });
 }
 
 /** Why an identity value was dropped instead of being sent. */
 export interface DroppedIdentityHeader {
   readonly header: string;
-  readonly reason: 'control_character' | 'unencodable';
+  readonly reason: 'control_character' | 'unencodable' | 'too_large';
 }
 
 /**
@@ -64,7 +67,7 @@ export function renderIdentityValues(plan: IdentityPlan, body: unknown, values: 
   for (let i = 0; i < headers.length; i++) {
     const matches = headers[i].query.query(body as JSONValue).values();
     if (matches.length === 0) continue;
-    const rendered = renderValues(matches, plan.encoding);
+    const rendered = renderValues(matches, plan.encoding, plan.maxValueBytes);
     if (typeof rendered === 'string') values[offset + i] = rendered;
     else dropped.push({ header: headers[i].name, reason: rendered.reason });
   }
@@ -85,16 +88,24 @@ const FORBIDDEN_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // RFC 3986 §2.3: only unreserved characters stay as they are; encodeURIComponent also keeps !'()*.
 const SUB_DELIMS_KEPT_BY_ENCODE_URI = /[!'()*]/g;
 
-function renderValues(values: readonly unknown[], encoding: IdentityEncoding): string | { reason: DroppedIdentityHeader['reason'] } {
+const TOO_LARGE = Object.freeze({ reason: 'too_large' as const });
+
+function renderValues(values: readonly unknown[], encoding: IdentityEncoding, maxBytes: number): string | { reason: DroppedIdentityHeader['reason'] } {
   const parts: string[] = [];
+  // Every UTF-16 unit becomes at least one byte in either encoding: a value too long in units is
+  // too large in bytes, and is given up before more of it is rendered.
+  let units = -1;
   for (const value of values) {
     const text = stringify(value);
+    units += text.length + 1;
+    if (units > maxBytes) return TOO_LARGE;
     if (FORBIDDEN_IN_VALUE.test(text)) return { reason: 'control_character' };
     if (!text.isWellFormed()) return { reason: 'unencodable' }; // a lone surrogate has no UTF-8 form
     parts.push(encoding === 'percent' ? encodeURIComponent(text).replace(SUB_DELIMS_KEPT_BY_ENCODE_URI, percentEncodeChar) : text);
   }
   const joined = parts.join(',');
-  return encoding === 'utf8' ? Buffer.from(joined, 'utf8').toString('latin1') : joined;
+  const bytes = encoding === 'utf8' ? Buffer.from(joined, 'utf8').toString('latin1') : joined;
+  return bytes.length > maxBytes ? TOO_LARGE : bytes;
 }
 
 function percentEncodeChar(char: string): string {

@@ -13,7 +13,7 @@ export type TokenSource = 'header' | 'form' | 'query';
 
 export type ExtractionFailure = Extract<
   Reason,
-  'malformed_authorization' | 'several_authorization_headers' | 'malformed_token' | 'token_in_several_places' | 'token_source_not_allowed'
+  'malformed_authorization' | 'several_authorization_headers' | 'malformed_token' | 'token_too_long' | 'token_in_several_places' | 'token_source_not_allowed'
 >;
 
 export type Extraction =
@@ -38,11 +38,15 @@ const ACCESS_TOKEN = 'access_token';
 
 const NONE: Extraction = Object.freeze({ kind: 'none' });
 const failures = {} as Record<ExtractionFailure, Extraction>;
-for (const reason of ['malformed_authorization', 'several_authorization_headers', 'malformed_token', 'token_in_several_places', 'token_source_not_allowed'] as const) {
+for (const reason of ['malformed_authorization', 'several_authorization_headers', 'malformed_token', 'token_too_long', 'token_in_several_places', 'token_source_not_allowed'] as const) {
   failures[reason] = Object.freeze({ kind: 'malformed', reason });
 }
 
-export function extractToken(sources: TokenSources, view: CredentialsView): Extraction {
+/**
+ * `maxTokenBytes` (SPEC section 8): a longer token is refused before anything else looks at it; a
+ * b64token is ASCII, so its length is its size in bytes.
+ */
+export function extractToken(sources: TokenSources, view: CredentialsView, maxTokenBytes: number): Extraction {
   let found: Extraction = NONE;
 
   if (view.authorization !== undefined) {
@@ -50,6 +54,7 @@ export function extractToken(sources: TokenSources, view: CredentialsView): Extr
     const match = BEARER_CREDENTIALS.exec(view.authorization);
     if (match !== null) {
       if (!sources.header) return failures.token_source_not_allowed;
+      if (match[1].length > maxTokenBytes) return failures.token_too_long;
       found = { kind: 'token', token: match[1], source: 'header' };
     } else if (BEARER_SCHEME.test(view.authorization)) {
       return failures.malformed_authorization;
@@ -57,14 +62,14 @@ export function extractToken(sources: TokenSources, view: CredentialsView): Extr
     // Another scheme (Basic, …) carries no bearer token: RFC 6750 §3.1 treats it as none.
   }
 
-  const fromQuery = oneParam(view.query, sources.query, 'query');
+  const fromQuery = oneParam(view.query, sources.query, 'query', maxTokenBytes);
   if (fromQuery !== NONE) {
     if (fromQuery.kind === 'malformed' || found !== NONE) return fromQuery.kind === 'malformed' ? fromQuery : failures.token_in_several_places;
     found = fromQuery;
   }
 
   if (view.form !== undefined) {
-    const fromForm = oneParam(view.form, true, 'form');
+    const fromForm = oneParam(view.form, true, 'form', maxTokenBytes);
     if (fromForm !== NONE) {
       if (fromForm.kind === 'malformed' || found !== NONE) return fromForm.kind === 'malformed' ? fromForm : failures.token_in_several_places;
       found = fromForm;
@@ -73,12 +78,14 @@ export function extractToken(sources: TokenSources, view: CredentialsView): Extr
   return found;
 }
 
-function oneParam(encoded: string, allowed: boolean, source: TokenSource): Extraction {
+function oneParam(encoded: string, allowed: boolean, source: TokenSource, maxTokenBytes: number): Extraction {
   const values = paramValues(encoded, ACCESS_TOKEN);
   if (values.length === 0) return NONE;
   if (!allowed) return failures.token_source_not_allowed;
   if (values.length > 1) return failures.token_in_several_places;
   const token = values[0];
-  if (token === null || token === undefined || !B64TOKEN.test(token)) return failures.malformed_token;
+  if (token === null || token === undefined) return failures.malformed_token;
+  if (token.length > maxTokenBytes) return failures.token_too_long;
+  if (!B64TOKEN.test(token)) return failures.malformed_token;
   return { kind: 'token', token, source };
 }

@@ -20,7 +20,8 @@ import { decide } from './decide.js';
 import type { Decision, DecisionSlot } from './decision.js';
 import { extractToken, type CredentialsView } from './extract-token.js';
 import { lookupResult, type Verdict } from './lookup-cache.js';
-import { outcomeOf, type Reason } from './reasons.js';
+import type { ClientBudgets } from './client-budget.js';
+import { isInvalidToken, isUnavailable, outcomeOf, type Reason } from './reasons.js';
 import { SEVERAL_VALUES, selectValidator, type HeaderSource } from './select-validator.js';
 
 export interface Core {
@@ -30,19 +31,26 @@ export interface Core {
   readonly metrics: GatewayMetrics;
   /** The Redis second level (`cache.redis`), or null. */
   readonly shared: SharedCache | null;
+  /** What each client may spend of the validators. */
+  readonly clients: ClientBudgets;
 }
 
 /** What a face asks about one request. A face's own per-request object usually is its question. */
 export interface Question extends CredentialsView, HeaderSource {
   readonly policy: Policy;
+  /** The client's counting key (http/client-address.ts); `null`: no per-client limits (a library call without one). */
+  readonly client: string | null;
 }
 
 export function authorize(core: Core, question: Question, slot: DecisionSlot): Decision | Promise<Decision> {
   const policy = question.policy;
   if (policy.auth === 'none') return slot.allow(null);
 
-  const extraction = extractToken(policy.tokenFrom, question);
-  if (extraction.kind === 'malformed') return refuse(core, slot, extraction.reason);
+  const extraction = extractToken(policy.tokenFrom, question, core.config.server.maxTokenBytes);
+  if (extraction.kind === 'malformed') {
+    if (question.client !== null && isInvalidToken(extraction.reason)) core.clients.recordInvalid(question.client, Date.now());
+    return refuse(core, slot, extraction.reason);
+  }
   if (extraction.kind === 'none') return policy.auth === 'optional' ? slot.allow(null) : refuse(core, slot, 'missing_token');
   slot.tokenSource = extraction.source;
 
@@ -54,23 +62,29 @@ export function authorize(core: Core, question: Question, slot: DecisionSlot): D
 
   const key = tokenKey(validator.name, extraction.token);
   slot.tokenKey = key;
-  const found = lookupResult(core, state, key, extraction.token, clockNow(), slot);
+  const found = lookupResult(core, state, key, extraction.token, clockNow(), slot, question.client);
   if (found instanceof Promise) {
     return found.then(
-      (verdict) => conclude(core, slot, policy, validator, verdict),
+      (verdict) => conclude(core, slot, policy, validator, verdict, question.client),
       // Unreachable by design (validate never throws), and still closed if it ever happens.
       () => slot.refuse('error', 'validator_unreachable', validator.unavailableAnswer),
     );
   }
-  return conclude(core, slot, policy, validator, found);
+  return conclude(core, slot, policy, validator, found, question.client);
 }
 
-function conclude(core: Core, slot: DecisionSlot, policy: Policy, validator: ValidatorConfig, verdict: Verdict): Decision {
-  if (typeof verdict !== 'string') return slot.refuse('error', verdict.reason, validator.unavailableAnswer);
+function conclude(core: Core, slot: DecisionSlot, policy: Policy, validator: ValidatorConfig, verdict: Verdict, client: string | null): Decision {
+  if (typeof verdict !== 'string') return isUnavailable(verdict.reason) ? slot.refuse('error', verdict.reason, validator.unavailableAnswer) : refuse(core, slot, verdict.reason);
   const result: TokenResult = verdict;
   const denial = decide(result, policy);
   if (denial === null) return slot.allow(result);
-  return denial === 'insufficient_scope' ? slot.refuse('deny', denial, policy.insufficientScope) : refuse(core, slot, denial);
+  if (denial === 'insufficient_scope') return slot.refuse('deny', denial, policy.insufficientScope);
+  if (client !== null && core.clients.limitsInvalidTokens) {
+    const now = Date.now();
+    if (core.clients.overInvalidRate(client, now)) return refuse(core, slot, 'invalid_token_rate_exceeded');
+    core.clients.recordInvalid(client, now);
+  }
+  return refuse(core, slot, denial);
 }
 
 /** Deny or error for `reason`, with the answer the reason table gives it. */

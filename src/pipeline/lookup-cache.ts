@@ -10,22 +10,29 @@ import { clockNow, denialOf, expiresAtOf, staleUntilOf } from '../cache/token-re
 import type { ValidatorState } from '../validators/state.js';
 import type { DecisionSlot } from './decision.js';
 import type { Core } from './index.js';
-import { validate, type Verdict } from './validate.js';
+import { UNJUDGED, validate, type Verdict } from './validate.js';
 
 export type { Verdict } from './validate.js';
 
-export function lookupResult(core: Core, state: ValidatorState, key: string, token: string, now: number, slot: DecisionSlot): Verdict | Promise<Verdict> {
+/**
+ * `client`: whose budget a miss is charged to (client-budget.ts); `null` charges none. A client
+ * over its invalid-token rate, or its budget of calls, is refused before any call is made.
+ */
+export function lookupResult(core: Core, state: ValidatorState, key: string, token: string, now: number, slot: DecisionSlot, client: string | null): Verdict | Promise<Verdict> {
   const cache = state.cache;
+  if (cache !== null) {
+    const cached = cache.get(key, now);
+    if (cached !== undefined) {
+      slot.cache = 'hit';
+      core.metrics.cache('memory_hit');
+      return cached;
+    }
+  }
+  if (client !== null && core.clients.overInvalidRate(client, Date.now())) return UNJUDGED.invalid_token_rate_exceeded;
   // Caching off means every request is judged by a call of its own, made after it arrived.
   if (cache === null) {
     slot.cache = 'off';
-    return validate(core, state, token, fingerprintOf(key));
-  }
-  const cached = cache.get(key, now);
-  if (cached !== undefined) {
-    slot.cache = 'hit';
-    core.metrics.cache('memory_hit');
-    return cached;
+    return charged(core, client, () => validate(core, state, token, fingerprintOf(key), client));
   }
   const pending = state.inflight.get(key);
   if (pending !== undefined) {
@@ -35,11 +42,18 @@ export function lookupResult(core: Core, state: ValidatorState, key: string, tok
   }
   slot.cache = 'miss';
   core.metrics.cache('memory_miss');
-  return state.inflight.run(key, () => fetchResult(core, state, cache, key, token, slot));
+  return charged(core, client, () => state.inflight.run(key, () => fetchResult(core, state, cache, key, token, slot, client)));
+}
+
+/** Runs `call` on `client`'s budget, or refuses it (429) when the budget is spent. */
+function charged(core: Core, client: string | null, call: () => Promise<Verdict>): Verdict | Promise<Verdict> {
+  if (client === null) return call();
+  if (!core.clients.admitCall(client, Date.now())) return UNJUDGED.client_validation_budget_exceeded;
+  return call().finally(() => core.clients.release(client));
 }
 
 /** A miss: the shared cache first, then the validator; a stale result when it is down and that is allowed. */
-async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache, key: string, token: string, slot: DecisionSlot): Promise<Verdict> {
+async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache, key: string, token: string, slot: DecisionSlot, client: string | null): Promise<Verdict> {
   const validator = state.config;
   if (core.shared !== null) {
     const shared = await core.shared.get(validator, token);
@@ -49,7 +63,7 @@ async function fetchResult(core: Core, state: ValidatorState, cache: ResultCache
       return shared;
     }
   }
-  const verdict = await validate(core, state, token, fingerprintOf(key));
+  const verdict = await validate(core, state, token, fingerprintOf(key), client);
   const now = clockNow();
   if (typeof verdict !== 'string') {
     const stale = validator.onUnavailable === 'stale' ? cache.getStale(key, now) : undefined;

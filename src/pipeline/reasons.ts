@@ -26,9 +26,14 @@ interface ReasonRow {
   readonly stored?: number;
   /** The validator could not say (`onUnavailable` decides the answer); never cached. */
   readonly unavailable?: true;
+  /** Seconds a client should wait before retrying (RFC 9110 §10.2.3 Retry-After). */
+  readonly retryAfter?: number;
 }
 
-const UNAVAILABLE_ANSWER = { outcome: 'error', status: 503, type: 'ValidationUnavailableError', message: 'The access token could not be validated now; try again later.', unavailable: true } as const;
+/** Seconds a client should wait after a 503 before retrying. */
+export const RETRY_AFTER_SECONDS = 5;
+
+const UNAVAILABLE_ANSWER = { outcome: 'error', status: 503, type: 'ValidationUnavailableError', message: 'The access token could not be validated now; try again later.', unavailable: true, retryAfter: RETRY_AFTER_SECONDS } as const;
 const INVALID_REQUEST = { outcome: 'deny', status: 400, type: 'InvalidRequestError', bearer: 'invalid_request' } as const;
 const INVALID_TOKEN = { outcome: 'deny', status: 401, type: 'InvalidTokenError', bearer: 'invalid_token' } as const;
 
@@ -53,8 +58,8 @@ export const REASONS = {
   no_validator_for_region: { ...INVALID_TOKEN, message: 'No validator is configured for this request.' },
 
   // Protection of the validator (RFC 7662 section 4: no token fishing through the gateway).
-  invalid_token_rate_exceeded: { outcome: 'deny', status: 429, type: 'TooManyInvalidTokensError', message: 'Too many invalid access tokens from this client; try again later.' },
-  client_validation_budget_exceeded: { outcome: 'deny', status: 429, type: 'TooManyRequestsError', message: 'This client has too many new access tokens being validated; try again later.' },
+  invalid_token_rate_exceeded: { outcome: 'deny', status: 429, type: 'TooManyInvalidTokensError', message: 'Too many invalid access tokens from this client; try again later.', retryAfter: 60 },
+  client_validation_budget_exceeded: { outcome: 'deny', status: 429, type: 'TooManyRequestsError', message: 'This client has too many new access tokens being validated; try again later.', retryAfter: 1 },
 
   // The validator judged the token (cached negatively).
   validator_rejected: { ...INVALID_TOKEN, message: 'The access token is invalid.', stored: 1 },
@@ -88,6 +93,8 @@ type Row<K extends Reason> = (typeof REASONS)[K];
 
 /** Reasons a validator's answer can be judged to (a cacheable, negative result). */
 export type StoredReason = { [K in Reason]: Row<K> extends { readonly stored: number } ? K : never }[Reason];
+/** Reasons for which a client is refused to protect the validator (no call is made). */
+export type ClientLimitReason = Extract<Reason, 'invalid_token_rate_exceeded' | 'client_validation_budget_exceeded'>;
 /** Reasons for which the validator could not say. */
 export type UnavailableReason = { [K in Reason]: Row<K> extends { readonly unavailable: true } ? K : never }[Reason];
 
@@ -113,6 +120,12 @@ export function reasonOfStoredCode(code: number): StoredReason | undefined {
 
 export function outcomeOf(reason: Reason): 'deny' | 'error' {
   return REASONS[reason].outcome;
+}
+
+/** The token itself was refused: judged invalid, or not a token at all (what invalidTokenRate counts). */
+export function isInvalidToken(reason: Reason): boolean {
+  const row: ReasonRow = REASONS[reason];
+  return row.stored !== undefined || reason === 'malformed_token' || reason === 'token_too_long' || reason === 'malformed_authorization';
 }
 
 export function isUnavailable(reason: Reason): reason is UnavailableReason {

@@ -11,49 +11,57 @@ import { callValidator, ValidatorCallError } from '../validators/call.js';
 import { judgeAnswer, type Judgement } from '../validators/judge.js';
 import type { ValidatorState } from '../validators/state.js';
 import type { Core } from './index.js';
-import { REASON_IDS, isUnavailable, type UnavailableReason } from './reasons.js';
+import { REASON_IDS, isUnavailable, type ClientLimitReason, type UnavailableReason } from './reasons.js';
 
-/** The validator could not say: never cached, answered as the validator's `onUnavailable` says. */
-export interface Unavailable {
-  readonly reason: UnavailableReason;
+/**
+ * No judged result: the validator could not say (answered as its `onUnavailable` says), or the
+ * client was refused a call (429). Never cached.
+ */
+export interface Unjudged {
+  readonly reason: UnavailableReason | ClientLimitReason;
 }
 
-/** A judged result (cacheable) or "unavailable". */
-export type Verdict = TokenResult | Unavailable;
+/** A judged result (cacheable), or none. */
+export type Verdict = TokenResult | Unjudged;
 
-/** One frozen verdict per reason: an unavailable validator costs no allocation either. */
-export const UNAVAILABLE: { readonly [K in UnavailableReason]: Unavailable } = Object.freeze(
-  Object.fromEntries(REASON_IDS.filter(isUnavailable).map((reason) => [reason, Object.freeze({ reason })])) as Record<UnavailableReason, Unavailable>,
+/** One frozen verdict per reason: an unavailable validator or a refused client costs no allocation either. */
+export const UNJUDGED: { readonly [K in UnavailableReason | ClientLimitReason]: Unjudged } = Object.freeze(
+  Object.fromEntries(
+    REASON_IDS.filter((reason) => isUnavailable(reason) || reason === 'invalid_token_rate_exceeded' || reason === 'client_validation_budget_exceeded').map((reason) => [reason, Object.freeze({ reason })]),
+  ) as Record<UnavailableReason | ClientLimitReason, Unjudged>,
 );
 
 /**
  * One validation, guarded: at most `maxConcurrentCalls` at a time and none while the circuit
  * breaker is open (both answer "unavailable" at once); every call observed in the metrics.
  */
-export async function validate(core: Core, state: ValidatorState, token: string, fingerprint: string): Promise<Verdict> {
+/** `client`: whose request this is; the breaker counts failures once per client (see breaker.ts). */
+export async function validate(core: Core, state: ValidatorState, token: string, fingerprint: string, client: string | null): Promise<Verdict> {
   const { config, breaker } = state;
   const nowMs = Date.now();
-  if (state.active >= config.maxConcurrentCalls) return UNAVAILABLE.validator_overloaded;
-  if (!breaker.admit(clockAt(nowMs))) return UNAVAILABLE.validator_circuit_open;
+  if (state.active >= config.maxConcurrentCalls) return UNJUDGED.validator_overloaded;
+  if (!breaker.admit(clockAt(nowMs))) return UNJUDGED.validator_circuit_open;
 
   state.active++;
   state.calls++;
   const started = performance.now();
   let status: number | null = null;
   let judgement: Judgement;
+  let beforeSending = false;
   try {
     const answer = await callValidator(state.pool, config, token);
     status = answer.status;
     judgement = judgeAnswer(answer, config, Date.now() / 1000);
   } catch (error) {
     const reason: UnavailableReason = error instanceof ValidatorCallError ? error.reason : 'validator_unreachable';
+    beforeSending = error instanceof ValidatorCallError && error.beforeSending;
     core.log.warn({ validator: config.name, fp: fingerprint, reason, err: error instanceof ValidatorCallError ? error.message : describeFailure(error) }, 'validator unavailable');
     judgement = { kind: 'unavailable', reason };
   } finally {
     state.active--;
   }
   core.metrics.validatorCall(config.name, status, (performance.now() - started) / 1000);
-  if (judgement.kind === 'unavailable') breaker.failed(clockAt(Date.now()));
+  if (judgement.kind === 'unavailable') breaker.failed(clockAt(Date.now()), beforeSending ? null : client);
   else breaker.succeeded();
   core.metrics.circuit(config.name, breaker.isOpen(clockAt(Date.now())));
 
@@ -65,7 +73,7 @@ export async function validate(core: Core, state: ValidatorState, token: string,
 /** Cache lifetime (SPEC section 6): ttl for a valid token but never past its `exp`; negative ttl otherwise. */
 export function toVerdict(judgement: Judgement, validator: ValidatorConfig, nowMs: number, onDropped: (dropped: DroppedIdentityHeader) => void): Verdict {
   const now = clockAt(nowMs);
-  if (judgement.kind === 'unavailable') return UNAVAILABLE[judgement.reason];
+  if (judgement.kind === 'unavailable') return UNJUDGED[judgement.reason];
   if (judgement.kind === 'invalid') {
     const expiresAt = now + validator.cache.negativeTtlSeconds * 1000;
     return encodeResult({ denial: judgement.reason, expiresAt, staleUntil: expiresAt, scopes: [], identity: [], claims: '' });

@@ -18,10 +18,13 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export class ValidatorCallError extends Error {
   readonly reason: UnavailableReason;
-  constructor(reason: UnavailableReason, message: string) {
+  /** The call failed before the request (and so the token) left: it says nothing about the token. */
+  readonly beforeSending: boolean;
+  constructor(reason: UnavailableReason, message: string, beforeSending = false) {
     super(message);
     this.name = 'ValidatorCallError';
     this.reason = reason;
+    this.beforeSending = beforeSending;
   }
 }
 
@@ -72,6 +75,7 @@ export async function callValidator(pool: Dispatcher, validator: ValidatorConfig
 function toCallError(error: unknown): ValidatorCallError {
   if (error instanceof ValidatorCallError) return error;
   if (error instanceof BodyTooLargeError) return new ValidatorCallError('validator_bad_answer', `the answer is over the ${MAX_ANSWER_BYTES}-byte bound`);
-  if (isTimeout(error)) return new ValidatorCallError('validator_timeout', 'the validator did not answer in time');
-  return new ValidatorCallError('validator_unreachable', `the validator could not be reached (${describeFailure(error)})`);
+  const connecting = nothingWasSent(error) || (error as { code?: string } | null)?.code === 'UND_ERR_CONNECT_TIMEOUT';
+  if (isTimeout(error)) return new ValidatorCallError('validator_timeout', 'the validator did not answer in time', connecting);
+  return new ValidatorCallError('validator_unreachable', `the validator could not be reached (${describeFailure(error)})`, connecting);
 }

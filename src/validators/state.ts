@@ -36,7 +36,7 @@ export function createValidatorStates(config: GatewayConfig, previous?: Readonly
     states.set(validator, {
       config: validator,
       pool: createValidatorPool(validator),
-      cache: !caching ? null : reusable ? before.cache : new ResultCache(validator.cache.maxEntries),
+      cache: !caching ? null : reusable ? before.cache : new ResultCache(validator.cache.maxEntries, validator.cache.maxBytes),
       inflight: new SingleFlight<Verdict>(),
       breaker: new CircuitBreaker(validator.circuitBreaker.failures, validator.circuitBreaker.cooldownSeconds * 1000),
       active: 0,
@@ -47,7 +47,7 @@ export function createValidatorStates(config: GatewayConfig, previous?: Readonly
 }
 
 function sameBounds(a: ValidatorConfig, b: ValidatorConfig): boolean {
-  return a.cache.maxEntries === b.cache.maxEntries && a.cache.ttlSeconds === b.cache.ttlSeconds && a.cache.negativeTtlSeconds === b.cache.negativeTtlSeconds && a.onUnavailable === b.onUnavailable && a.staleIfErrorSeconds === b.staleIfErrorSeconds;
+  return a.cache.maxEntries === b.cache.maxEntries && a.cache.maxBytes === b.cache.maxBytes && a.cache.ttlSeconds === b.cache.ttlSeconds && a.cache.negativeTtlSeconds === b.cache.negativeTtlSeconds && a.onUnavailable === b.onUnavailable && a.staleIfErrorSeconds === b.staleIfErrorSeconds;
 }
 
 export async function closeValidatorStates(states: ReadonlyMap<ValidatorConfig, ValidatorState>): Promise<void> {

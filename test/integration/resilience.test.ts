@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { Agent, fetch, type Response } from 'undici';
 import { errorOf, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 
 /** How a failing token is answered. */
@@ -73,14 +74,22 @@ describe('a validator that is down or slow', () => {
   });
   after(async () => {
     await gw.close();
-    await Promise.all([validator.close(), backend.close()]);
+    await Promise.all([validator.close(), backend.close(), ...[...clients.values()].map((agent) => agent.close())]);
   });
 
-  /** One request; a gateway that never answers fails the test instead of hanging it. */
-  async function get(path: string, token: string) {
+  /** A client at each loopback address (Linux routes all of 127.0.0.0/8 to lo). */
+  const clients = new Map<string, Agent>();
+  const clientAt = (address: string) => {
+    let agent = clients.get(address);
+    if (agent === undefined) clients.set(address, (agent = new Agent({ localAddress: address })));
+    return agent;
+  };
+
+  /** One request (from `from`, a loopback address); a gateway that never answers fails the test instead of hanging it. */
+  async function get(path: string, token: string, from = '127.0.0.1') {
     const started = performance.now();
     const before = backend.received.length;
-    const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000), dispatcher: clientAt(from) });
     const body = await res.text();
     const reached = backend.received.slice(before).find((r) => r.url === path);
     return { status: res.status, res, body, ms: performance.now() - started, reached };
@@ -110,8 +119,9 @@ describe('a validator that is down or slow', () => {
     test('opens after `failures` unavailable answers, answers 503 at once without a call, closes after one good trial call', async () => {
       breakerDown = true;
       breakerDelayMs = 400;
-      // Three failures (distinct tokens, so no cache or single flight merges them), each a real call.
-      const first = await Promise.all(['brk-1', 'brk-2', 'brk-3'].map((token) => get('/breaker', token)));
+      // Three failures (distinct tokens, so no cache or single flight merges them) from three
+      // clients (one client's failures count once), each a real call.
+      const first = await Promise.all(['brk-1', 'brk-2', 'brk-3'].map((token, i) => get('/breaker', token, `127.0.0.${i + 1}`)));
       for (const r of first) {
         assertUnavailable(r);
         assert.ok(r.ms >= 350, `a real call waited for the fixture (${r.ms} ms)`);

@@ -61,7 +61,20 @@ describe('buildConfig: a minimal valid configuration', () => {
   });
 
   test('server, admin and realm defaults', () => {
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(config.server, {
+      host: '0.0.0.0',
+      port: 8080,
+      headersTimeoutSeconds: 30,
+      requestTimeoutSeconds: 300,
+      keepAliveTimeoutSeconds: 5,
+      maxConnections: 10_000,
+      maxConnectionsPerClient: 1_000,
+      maxTokenBytes: 8_192,
+      maxIdentityValueBytes: 4_096,
+      invalidTokensPerMinute: null,
+      trustedProxies: [],
+      clientLimits: { validatorCallsInFlight: 32, validatorCallsPerSecond: 100 },
+    });
     assert.equal(config.admin, null);
     assert.equal(config.realm, 'tokengate');
   });
@@ -73,7 +86,7 @@ describe('buildConfig: a minimal valid configuration', () => {
     assert.equal(v.method, 'GET');
     assert.equal(v.origin, 'https://as.example');
     assert.equal(v.path, '/check');
-    assert.deepEqual(v.cache, { ttlSeconds: 30, negativeTtlSeconds: 5, maxEntries: 100_000 });
+    assert.deepEqual(v.cache, { ttlSeconds: 30, negativeTtlSeconds: 5, maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 });
     assert.equal(v.timeoutMs, 2000);
     assert.equal(v.requireActive, 'auto');
     assert.equal(v.onUnavailable, 'deny');
@@ -214,7 +227,7 @@ describe('buildConfig: ${NAME} substitution', () => {
     doc.server = { port: '${PORT:-8080}', host: '${HOST:-127.0.0.1}' };
     doc.validators.v.timeoutMs = '${TIMEOUT:-2500}';
     const defaults = buildConfig(doc, {});
-    assert.deepEqual(defaults.server, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual([defaults.server.host, defaults.server.port], ['127.0.0.1', 8080]);
     assert.equal(defaults.validators.get('v')!.timeoutMs, 2500);
     const config = buildConfig(doc, { PORT: '9000', TIMEOUT: '750' });
     assert.equal(config.server.port, 9000);

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  RETRY_AFTER_SECONDS, errorBody, renderAnswers, renderInsufficientScope, renderMethodNotAllowed, renderUnavailable, renderUnavailableAsInvalid, type PreparedResponse,
+  errorBody, renderAnswers, renderInsufficientScope, renderMethodNotAllowed, renderUnavailable, renderUnavailableAsInvalid, type PreparedResponse,
 } from '../../src/http/errors.js';
-import { REASON_IDS, REASONS, type Reason } from '../../src/pipeline/reasons.js';
+import { REASON_IDS, REASONS, RETRY_AFTER_SECONDS, type Reason } from '../../src/pipeline/reasons.js';
 
 const REALM = 'r';
 const denials = renderAnswers(REALM);
@@ -95,8 +95,9 @@ describe('renderAnswers: SPEC section 4 rows, from the reason table', () => {
         assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
         assert.equal(one(prepared, 'cache-control'), 'no-store');
       });
-      test(row.status === 503 ? `retry-after ${RETRY_AFTER_SECONDS}` : 'no retry-after', () => {
-        assert.deepEqual(values(prepared, 'retry-after'), row.status === 503 ? [String(RETRY_AFTER_SECONDS)] : []);
+      const retryAfter = row.status === 503 ? String(RETRY_AFTER_SECONDS) : row.id === 'invalid_token_rate_exceeded' ? '60' : row.id === 'client_validation_budget_exceeded' ? '1' : undefined;
+      test(retryAfter === undefined ? 'no retry-after' : `retry-after ${retryAfter}`, () => {
+        assert.deepEqual(values(prepared, 'retry-after'), retryAfter === undefined ? [] : [retryAfter]);
       });
     });
   }

@@ -100,16 +100,27 @@ const cases: Case[] = [
   { name: 'form token with "=" padding (encoded)', sources: HEADER_FORM, view: { form: 'access_token=abc%3D%3D' }, expected: token('abc==', 'form') },
 ];
 
+const MAX = 8192;
+
 describe('extractToken (RFC 6750 section 2)', () => {
   for (const c of cases) {
     test(c.name, () => {
-      assert.deepEqual(extractToken(c.sources, view(c.view)), c.expected);
+      assert.deepEqual(extractToken(c.sources, view(c.view), MAX), c.expected);
     });
   }
 
   test('a malformed outcome carries no token', () => {
-    const result = extractToken(HEADER, view({ authorization: 'Bearer a b' }));
+    const result = extractToken(HEADER, view({ authorization: 'Bearer a b' }), MAX);
     assert.equal(result.kind, 'malformed');
     assert.equal('token' in result, false);
+  });
+
+  test('maxTokenBytes: a token of exactly the bound passes, one byte more is token_too_long, wherever it is', () => {
+    const at = 'a'.repeat(64);
+    const over = 'a'.repeat(65);
+    assert.deepEqual(extractToken(HEADER, view({ authorization: `Bearer ${at}` }), 64), token(at, 'header'));
+    assert.deepEqual(extractToken(HEADER, view({ authorization: `Bearer ${over}` }), 64), malformed('token_too_long'));
+    assert.deepEqual(extractToken(ALL, view({ query: `access_token=${over}` }), 64), malformed('token_too_long'));
+    assert.deepEqual(extractToken(HEADER_FORM, view({ form: `access_token=${over}` }), 64), malformed('token_too_long'));
   });
 });

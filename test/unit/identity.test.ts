@@ -17,7 +17,7 @@ import {
 
 function plan(headers: Record<string, string>, encoding: IdentityEncoding = 'utf8'): IdentityPlan {
   const problems: IdentityFieldProblem[] = [];
-  const compiled = compileIdentityPlan(0, headers, encoding, problems);
+  const compiled = compileIdentityPlan(0, headers, encoding, 4096, problems);
   assert.deepEqual(problems, []);
   return compiled;
 }
@@ -52,7 +52,7 @@ describe('normalizeJsonPath', () => {
 describe('compileIdentityPlan', () => {
   test('keeps index, encoding and header names in order', () => {
     const problems: IdentityFieldProblem[] = [];
-    const compiled = compileIdentityPlan(3, { 'X-User-Id': 'uid', 'x-user-email': '$.email' }, 'percent', problems);
+    const compiled = compileIdentityPlan(3, { 'X-User-Id': 'uid', 'x-user-email': '$.email' }, 'percent', 4096, problems);
     assert.deepEqual(problems, []);
     assert.equal(compiled.index, 3);
     assert.equal(compiled.encoding, 'percent');
@@ -64,7 +64,7 @@ describe('compileIdentityPlan', () => {
   for (const bad of ['$[', '$.a[?', '$..', 'a b', "$['unclosed"]) {
     test(`reports a problem for the invalid path ${JSON.stringify(bad)}`, () => {
       const problems: IdentityFieldProblem[] = [];
-      const compiled = compileIdentityPlan(0, { 'X-Good': 'uid', 'X-Bad': bad }, 'utf8', problems);
+      const compiled = compileIdentityPlan(0, { 'X-Good': 'uid', 'X-Bad': bad }, 'utf8', 4096, problems);
       assert.equal(problems.length, 1);
       assert.equal(problems[0].header, 'X-Bad');
       assert.match(problems[0].message, /^is not a valid RFC 9535 JSONPath: /);
