@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { buildConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/problems.js';
 import { runCli, tempDir } from '../fixtures/cli.js';
+import { settings } from '../fixtures/properties.js';
 
 function problemsOf(run: () => unknown): string[] {
   try {
@@ -99,7 +100,7 @@ describe('property: a key the schema does not know is refused, wherever it is ad
         assert.ok(problems.length > 0, `accepted an unknown key ${JSON.stringify(key)} at ${place || '(top level)'}`);
         assert.ok(problems.some((p) => p.includes(key) || p.startsWith('(top level)')), problems.join('\n'));
       }),
-      { seed: 3, numRuns: 300 },
+      settings(300, 3),
     );
   });
 });

@@ -192,3 +192,21 @@ describe('renderIdentity: values that are never sent', () => {
     assert.deepEqual(render({ 'X-T': 't' }, { t: 'a\tb' }).out, ['X-T', 'a\tb']);
   });
 });
+
+describe('maxIdentityValueBytes', () => {
+  const bounded = (encoding: IdentityEncoding) => compileIdentityPlan(0, { 'X-Name': 'name', 'X-Uid': 'uid' }, encoding, 8, []);
+  test('a value of exactly the bound is sent; one byte more is dropped as too_large, the others still sent', () => {
+    const dropped: DroppedIdentityHeader[] = [];
+    assert.deepEqual([...renderIdentity(bounded('utf8'), { name: '12345678', uid: 'u' }, dropped)], ['X-Name', '12345678', 'X-Uid', 'u']);
+    assert.deepEqual(dropped, []);
+    assert.deepEqual([...renderIdentity(bounded('utf8'), { name: '123456789', uid: 'u' }, dropped)], ['X-Uid', 'u']);
+    assert.deepEqual(dropped, [{ header: 'X-Name', reason: 'too_large' }]);
+  });
+  test('the bound is in bytes as sent: UTF-8 bytes, or the percent-encoded text', () => {
+    const dropped: DroppedIdentityHeader[] = [];
+    assert.deepEqual([...renderIdentity(bounded('utf8'), { name: 'öööö' }, dropped)], ['X-Name', Buffer.from('öööö').toString('latin1')]);
+    assert.deepEqual([...renderIdentity(bounded('utf8'), { name: 'öööö5' }, dropped)], []);
+    assert.deepEqual([...renderIdentity(bounded('percent'), { name: 'öö' }, dropped)], []);
+    assert.equal(dropped.length, 2);
+  });
+});
