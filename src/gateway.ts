@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import type { GatewayConfig } from './config/compile.js';
-import { createProxyHandler } from './faces/proxy.js';
+import { createRequestHandler } from './faces/dispatch.js';
 import { applyConnectionLimits, CONNECTIONS_CHECKING_INTERVAL_MS, limitConnectionsPerClient } from './http/connection-limits.js';
 import { listen, urlOf } from './http/listen.js';
 import { AccessLog } from './observability/access-log.js';
@@ -54,7 +54,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   let runtime = createRuntime(options.config, logger, metrics);
   const access = new AccessLog(output.sink);
-  const server: Server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, createProxyHandler(() => runtime, access));
+  const server: Server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, createRequestHandler(() => runtime, access));
   applyConnectionLimits(server, options.config.server);
   limitConnectionsPerClient(server, () => runtime.config.server.maxConnectionsPerClient);
   // Upgrades (WebSocket) are not proxied: refuse them plainly instead of hanging.
@@ -78,6 +78,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let admin: AdminServer | null = null;
   if (options.config.admin !== null && options.admin !== false) admin = await startAdminServer(options.config.admin, adminHandlers);
   logger.info({ url, admin: admin?.url ?? null, routes: options.config.routes.length, validators: [...options.config.validators.keys()] }, 'listening');
+  if (options.config.forwardAuth !== null && options.config.server.trustedProxies.length === 0) {
+    logger.warn('forward-auth questions come from the gateway in front: set server.trustedProxies to its address, or every user is counted as that one client (clientLimits, invalidTokenRate)');
+  }
 
   let closing: Promise<void> | null = null;
   return {

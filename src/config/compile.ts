@@ -129,6 +129,17 @@ export interface RouteGroup {
   readonly methodNotAllowed: PreparedResponse;
 }
 
+/** SPEC 7.2: the path, and the policy every question to it is decided by. */
+export interface ValidationEndpointConfig {
+  readonly path: string;
+  readonly policy: Policy;
+  /** The 405 for any method but GET and HEAD. */
+  readonly methodNotAllowed: PreparedResponse;
+}
+
+/** What is being compiled: the gateway (routes proxied, faces served) or the library (validators only). */
+export type CompileMode = 'gateway' | 'library';
+
 export interface GatewayConfig {
   readonly server: ServerConfig;
   readonly admin: { readonly host: string; readonly port: number } | null;
@@ -145,12 +156,20 @@ export interface GatewayConfig {
   readonly identityHeaderNames: ReadonlySet<string>;
   /** The answer of every reason (the reason table), rendered with the realm. */
   readonly answers: Answers;
+  /** SPEC 7.1: the decision path (`forwardAuth.path`), or null. */
+  readonly forwardAuth: { readonly path: string } | null;
+  readonly validationEndpoint: ValidationEndpointConfig | null;
   /** Shared second-level cache across instances (SPEC section 6), or null. */
   readonly redis: { readonly url: string; readonly timeoutMs: number } | null;
 }
 
-/** `keepClaims`: the validators whose results keep the 200 body (a face needs it). */
-export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: ReadonlySet<string> = new Set()): GatewayConfig {
+/**
+ * `mode` library: routes are not needed, and every validator keeps the 200 body (the library's
+ * `claims`). The gateway keeps it only for the validator the seed's endpoint answers with.
+ */
+export function compileConfig(raw: RawConfig, problems: Problem[], mode: CompileMode = 'gateway'): GatewayConfig {
+  const keepClaims = new Set(mode === 'library' ? Object.keys(raw.validators) : raw.validationEndpoint === undefined ? [] : [raw.validationEndpoint.validator]);
+  if (mode === 'gateway') checkFaces(raw, problems);
   const plans: IdentityPlan[] = [];
   const planOwners = new Map<IdentityPlan, Set<string>>();
   const validatorNames = Object.keys(raw.validators);
@@ -159,8 +178,9 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
   raw.routes.forEach((route, index) => {
     const at = `routes[${index}]`;
     const upstream = route.upstream === undefined ? null : new URL(route.upstream);
-    if (upstream === null) problems.push({ path: `${at}.upstream`, message: 'is required: the gateway proxies every route to its upstream' });
-    else if (upstream.search !== '') problems.push({ path: `${at}.upstream`, message: 'must not have a query string' });
+    // Without forward-auth every route is proxied; with it, a route may serve decisions only.
+    if (upstream === null && raw.forwardAuth === undefined && mode === 'gateway') problems.push({ path: `${at}.upstream`, message: 'is required: the route is proxied (only with forwardAuth may a route serve decisions alone)' });
+    else if (upstream !== null && upstream.search !== '') problems.push({ path: `${at}.upstream`, message: 'must not have a query string' });
     if (route.auth === 'none' && route.requiredScopes.length > 0) problems.push({ path: `${at}.requiredScopes`, message: 'has no effect with auth: none' });
     if (route.auth === 'none' && Object.keys(route.identityHeaders).length > 0) problems.push({ path: `${at}.identityHeaders`, message: 'has no effect with auth: none' });
     if (route.auth === 'none' && route.validator !== undefined) problems.push({ path: `${at}.validator`, message: 'has no effect with auth: none' });
@@ -233,8 +253,45 @@ export function compileConfig(raw: RawConfig, problems: Problem[], keepClaims: R
     routesHaveUpperCase: compiledRoutes.some((route) => /[A-Z]/.test(route.path)),
     identityHeaderNames: new Set(compiledRoutes.flatMap((r) => r.identity.headers.map((h) => canonicalHeaderName(h.name)))),
     answers: renderAnswers(raw.realm),
+    forwardAuth: raw.forwardAuth === undefined ? null : Object.freeze({ path: raw.forwardAuth.path }),
+    validationEndpoint: compileValidationEndpoint(raw, validators, problems),
     redis: raw.cache?.redis === undefined ? null : Object.freeze({ url: raw.cache.redis, timeoutMs: raw.cache.redisTimeoutMs }),
   });
+}
+
+/** A gateway must serve something, and its own paths must not collide. */
+function checkFaces(raw: RawConfig, problems: Problem[]): void {
+  if (raw.routes.length === 0 && raw.validationEndpoint === undefined) {
+    problems.push({ path: 'routes', message: 'must list at least one route (or configure validationEndpoint)' });
+  }
+  if (raw.forwardAuth !== undefined && raw.routes.length === 0) {
+    problems.push({ path: 'forwardAuth', message: 'needs routes: the route an original request matches supplies its policy' });
+  }
+  const forward = raw.forwardAuth?.path;
+  const endpoint = raw.validationEndpoint?.path;
+  if (forward !== undefined && endpoint !== undefined && (endpoint === forward || endpoint.startsWith(`${forward}/`) || forward.startsWith(`${endpoint}/`))) {
+    problems.push({ path: 'validationEndpoint.path', message: `overlaps forwardAuth.path ${forward}` });
+  }
+}
+
+/** SPEC 7.2: any token, one validator, no scopes, no identity: the validator's answer is the answer. */
+function compileValidationEndpoint(raw: RawConfig, validators: ReadonlyMap<string, ValidatorConfig>, problems: Problem[]): ValidationEndpointConfig | null {
+  const endpoint = raw.validationEndpoint;
+  if (endpoint === undefined) return null;
+  const validator = validators.get(endpoint.validator);
+  if (validator === undefined) {
+    problems.push({ path: 'validationEndpoint.validator', message: `names no configured validator "${endpoint.validator}"` });
+    return null;
+  }
+  const policy: Policy = Object.freeze({
+    auth: 'required',
+    validator: Object.freeze({ kind: 'fixed', validator }),
+    tokenFrom: Object.freeze({ header: true, form: false, query: false }),
+    requiredScopes: Object.freeze([]),
+    identity: compileIdentityPlan(-1, {}, 'utf8', raw.server.maxIdentityValueBytes, []),
+    insufficientScope: renderInsufficientScope(raw.realm, []),
+  });
+  return Object.freeze({ path: endpoint.path, policy, methodNotAllowed: renderMethodNotAllowed(raw.realm, ['GET', 'HEAD']) });
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments, type YAMLError } from 'yaml';
-import { compileConfig, type GatewayConfig } from './compile.js';
+import { compileConfig, type CompileMode, type GatewayConfig } from './compile.js';
 import { interpolate } from './interpolate.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { configSchema } from './schema.js';
@@ -66,11 +66,14 @@ function jsonWhere(text: string, message: string): string {
   return ` at line ${line}, column ${Number(position) - before.lastIndexOf('\n')}`;
 }
 
-/** Validates and compiles a configuration given as a plain object (as parsed from a file). */
-export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+/**
+ * Validates and compiles a configuration given as a plain object (as parsed from a file). `mode`
+ * library: for createTokenValidator, where routes are not needed.
+ */
+export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.env, mode: CompileMode = 'gateway'): GatewayConfig {
   const problems: Problem[] = [];
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
-    throw new ConfigError([{ path: '(top level)', message: 'must be a mapping with at least a routes key' }]);
+    throw new ConfigError([{ path: '(top level)', message: mode === 'library' ? 'must be an object with a validators key' : 'must be a mapping with at least a routes key' }]);
   }
   const interpolated = interpolate(document, env, problems);
   const parsed = configSchema.safeParse(interpolated);
@@ -86,7 +89,7 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.
     }
     throw new ConfigError(problems);
   }
-  const config = compileConfig(parsed.data, problems);
+  const config = compileConfig(parsed.data, problems, mode);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -186,6 +186,12 @@ const route = z.strictObject({
   methodOverride: boolean.default(false),
 });
 
+/** A path the gateway answers itself (never proxied, never routed). */
+const facePath = z
+  .string({ error: 'must be a path starting with "/"' })
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/, { error: 'must be a plain path starting with "/" (no query, no escapes)' })
+  .refine((p) => p !== '/', { error: 'must not be "/": every request would be a question' });
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({ host: hostname.default('0.0.0.0'), port: integer(0, 65535).default(8080), ...serverLimits })
@@ -213,7 +219,11 @@ export const configSchema = z.strictObject({
       redisTimeoutMs: integer(1, 10_000).default(50),
     })
     .optional(),
-  routes: z.array(route, { error: 'must be a list of routes' }).min(1, { error: 'must list at least one route' }),
+  routes: z.array(route, { error: 'must be a list of routes' }).default([]),
+  /** SPEC 7.1: a decision endpoint for the gateway a team already runs. */
+  forwardAuth: z.strictObject({ path: facePath }).optional(),
+  /** SPEC 7.2: the seed's validation endpoint, served in front of a validator. */
+  validationEndpoint: z.strictObject({ path: facePath, validator: z.string({ error: 'must be a validator name' }).min(1, { error: 'must be a validator name' }) }).optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -46,7 +46,8 @@ export abstract class Exchange implements Question, AccessEntry {
   readonly res: ServerResponse;
   readonly access: AccessLog;
   readonly startedAt: number;
-  readonly method: string;
+  /** The method the policy is chosen for (forward-auth: the original request's). */
+  method: string;
   readonly slot = new DecisionSlot();
   path = '';
   query = '';
@@ -115,7 +116,7 @@ export abstract class Exchange implements Question, AccessEntry {
   respond(): void {
     const response = this.slot.response!;
     if (hasUnreadBody(this.req)) this.res.shouldKeepAlive = false;
-    sendPrepared(this.res, response, this.method === 'HEAD');
+    sendPrepared(this.res, response, this.req.method === 'HEAD');
     this.finish(response.status);
   }
 

@@ -12,7 +12,7 @@ import type { AccessLog } from '../observability/access-log.js';
 import { attachIdentity } from '../pipeline/attach-identity.js';
 import type { Decision } from '../pipeline/decision.js';
 import { refuse } from '../pipeline/index.js';
-import { matchRoute, normalizePath, parseTarget } from '../pipeline/match-route.js';
+import { matchRoute } from '../pipeline/match-route.js';
 import type { Runtime } from '../runtime.js';
 import { Exchange, requestIdFor, requestIdOf } from './exchange.js';
 import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener } from './upstream.js';
@@ -24,6 +24,10 @@ class ProxyExchange extends Exchange implements UpstreamListener {
   readonly face = 'proxy';
   inbound: InboundHeaders | null = null;
   formBody: Buffer | null = null;
+
+  protected override forwardedFor(): string | undefined {
+    return this.inbound === null ? super.forwardedFor() : this.inbound.forwardedFor;
+  }
 
   upstreamDone(status: number, failure: UpstreamFailure | null): void {
     if (failure !== null && status === 0) {
@@ -37,67 +41,64 @@ class ProxyExchange extends Exchange implements UpstreamListener {
   }
 }
 
-export function createProxyHandler(current: () => Runtime, access: AccessLog): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const runtime = current();
-    const ex = new ProxyExchange(runtime, req, res, access);
-    const config = runtime.config;
+/** A target that is not a normal path (or not a path at all): 400, before any face. */
+export function refuseBadTarget(runtime: Runtime, req: IncomingMessage, res: ServerResponse, access: AccessLog, rawPath: string): void {
+  const ex = new ProxyExchange(runtime, req, res, access);
+  ex.path = rawPath;
+  ex.requestId = requestIdOf(req);
+  ex.refuseWith('bad_path');
+}
 
-    const target = parseTarget(req.url ?? '');
-    const path = target === null ? null : normalizePath(target.path);
-    if (path === null) {
-      ex.path = target?.path ?? '';
+/** `path`: the request's path in normal form (normalizePath), the one routed, logged and sent upstream. */
+export function proxyRequest(runtime: Runtime, req: IncomingMessage, res: ServerResponse, access: AccessLog, path: string, query: string): void {
+  const ex = new ProxyExchange(runtime, req, res, access);
+  const config = runtime.config;
+  ex.path = path;
+  ex.query = query;
+
+  let match = matchRoute(config, ex.method, path);
+  if (match.kind === 'route' && match.route.methodOverride) {
+    // The backend will act on the overriding method: the route (and its policy) is chosen for it.
+    const override = methodOverrideOf(req.rawHeaders, ex.query);
+    if (override !== null && override !== ex.method && override !== CONFLICTING_OVERRIDES) match = matchRoute(config, override, path);
+    // Both routes must honour it: the one chosen for the overriding method forwards the headers too.
+    if (override === CONFLICTING_OVERRIDES || (match.kind === 'route' && !match.route.methodOverride)) {
       ex.requestId = requestIdOf(req);
-      ex.refuseWith('bad_path');
+      ex.refuseWith('method_override_refused');
       return;
     }
-    // The normalised path is the one routed, logged and sent upstream.
-    ex.path = path;
-    ex.query = target!.query;
+  }
+  // A decision-only route (no upstream) is never proxied.
+  if (match.kind !== 'route' || match.route.upstream === null) {
+    ex.requestId = requestIdOf(req);
+    if (match.kind === 'method_not_allowed') ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
+    else ex.refuseWith(match.kind === 'ambiguous' ? 'ambiguous_path' : 'no_route');
+    return;
+  }
+  const route = match.route;
+  ex.route = route;
+  ex.policy = route;
 
-    let match = matchRoute(config, ex.method, path);
-    if (match.kind === 'route' && match.route.methodOverride) {
-      // The backend will act on the overriding method: the route (and its policy) is chosen for it.
-      const override = methodOverrideOf(req.rawHeaders, ex.query);
-      if (override !== null && override !== ex.method && override !== CONFLICTING_OVERRIDES) match = matchRoute(config, override, path);
-      // Both routes must honour it: the one chosen for the overriding method forwards the headers too.
-      if (override === CONFLICTING_OVERRIDES || (match.kind === 'route' && !match.route.methodOverride)) {
-        ex.requestId = requestIdOf(req);
-        ex.refuseWith('method_override_refused');
-        return;
-      }
-    }
-    if (match.kind !== 'route' || match.route.upstream === null) {
-      ex.requestId = requestIdOf(req);
-      if (match.kind === 'method_not_allowed') ex.refuseWith('method_not_allowed', match.group.methodNotAllowed);
-      else ex.refuseWith(match.kind === 'ambiguous' ? 'ambiguous_path' : 'no_route');
-      return;
-    }
-    const route = match.route;
-    ex.route = route;
-    ex.policy = route;
+  const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames, route.methodOverride);
+  ex.inbound = inbound;
+  ex.requestId = requestIdFor(inbound.requestId);
+  ex.authorization = inbound.authorization;
+  ex.authorizationCount = inbound.authorizationCount;
 
-    const inbound = readInboundHeaders(req.rawHeaders, config.identityHeaderNames, route.methodOverride);
-    ex.inbound = inbound;
-    ex.requestId = requestIdFor(inbound.requestId);
-    ex.authorization = inbound.authorization;
-    ex.authorizationCount = inbound.authorizationCount;
-
-    if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) {
-      ex.readBody(MAX_FORM_BYTES, inbound.contentLength, (body) => {
-        ex.formBody = body;
-        ex.form = body.toString('latin1');
-        ex.decide(forwardOrRespond);
-      });
-    } else {
+  if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) {
+    ex.readBody(MAX_FORM_BYTES, inbound.contentLength, (body) => {
+      ex.formBody = body;
+      ex.form = body.toString('latin1');
       ex.decide(forwardOrRespond);
-    }
+    });
+  } else {
+    ex.decide(forwardOrRespond);
+  }
 
-    function forwardOrRespond(decision: Decision): void {
-      if (decision.outcome === 'allow') forward(ex, decision);
-      else ex.respond();
-    }
-  };
+  function forwardOrRespond(decision: Decision): void {
+    if (decision.outcome === 'allow') forward(ex, decision);
+    else ex.respond();
+  }
 }
 
 function forward(ex: ProxyExchange, decision: Decision): void {

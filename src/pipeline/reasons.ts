@@ -43,6 +43,7 @@ export const REASONS = {
   method_not_allowed: { outcome: 'deny', status: 405, type: 'MethodNotAllowedError', message: 'This method is not allowed on this path.' },
   bad_path: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The request path cannot be read the same way by every backend (dot segments, empty segments, encoded slashes, backslashes or invalid encoding).' },
   ambiguous_path: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The request path would pick another route if read without case or ";" parameters; use the path as the API spells it.' },
+  original_request_unclear: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The question names its original request in conflicting ways (two conventions that disagree, or a header sent twice).' },
   form_body_too_large: { outcome: 'deny', status: 413, type: 'PayloadTooLargeError', message: 'The form body is too large to look for an access token in.' },
   several_selector_values: { ...INVALID_REQUEST, message: 'The header that selects the validator was sent more than once or with several values.' },
   method_override_refused: { ...INVALID_REQUEST, message: 'The request names several method overrides, or one that the route it names does not honour.' },

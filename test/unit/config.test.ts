@@ -142,7 +142,24 @@ describe('buildConfig: a minimal valid configuration', () => {
 
   test('routes are required', () => {
     hasProblem({ validators: MINIMAL.validators }, 'routes');
-    hasProblem({ validators: MINIMAL.validators, routes: [] }, 'routes', 'must list at least one route');
+    hasProblem({ validators: MINIMAL.validators, routes: [] }, 'routes', 'must list at least one route (or configure validationEndpoint)');
+  });
+
+  test('a route without upstream is a decision-only route, valid only with forwardAuth', () => {
+    hasProblem({ validators: MINIMAL.validators, routes: [{ path: '/a' }] }, 'routes[0].upstream', /is required/);
+    const config = buildConfig({ validators: MINIMAL.validators, forwardAuth: { path: '/_tokengate/auth' }, routes: [{ path: '/a' }] }, {});
+    assert.equal(config.routes[0]!.upstream, null);
+    assert.deepEqual(config.forwardAuth, { path: '/_tokengate/auth' });
+  });
+
+  test('the seed endpoint alone needs no route, keeps its validator\'s claims, and names a real validator', () => {
+    const config = buildConfig({ validators: { v: { url: 'https://as.example/i', style: 'rfc7662' }, w: { url: 'https://as.example/w' } }, validationEndpoint: { path: '/GetUserDetails', validator: 'v' } }, {});
+    assert.equal(config.validationEndpoint!.path, '/GetUserDetails');
+    assert.equal(config.validators.get('v')!.keepClaims, true);
+    assert.equal(config.validators.get('w')!.keepClaims, false);
+    hasProblem({ validators: MINIMAL.validators, validationEndpoint: { path: '/x', validator: 'nope' } }, 'validationEndpoint.validator', 'names no configured validator "nope"');
+    hasProblem({ validators: MINIMAL.validators, validationEndpoint: { path: '/', validator: 'v' } }, 'validationEndpoint.path');
+    hasProblem({ ...MINIMAL, forwardAuth: { path: '/check' }, validationEndpoint: { path: '/check/user', validator: 'v' } }, 'validationEndpoint.path', 'overlaps forwardAuth.path /check');
   });
 });
 

@@ -70,6 +70,7 @@ const rows: Row[] = [
   { id: 'bad_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'ambiguous_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'form_body_too_large', status: 413, type: 'PayloadTooLargeError', challenge: undefined },
+  { id: 'original_request_unclear', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'upstream_unreachable', status: 502, type: 'UpstreamError', challenge: undefined },
   { id: 'upstream_timeout', status: 504, type: 'UpstreamError', challenge: undefined },
   { id: 'insufficient_scope', status: 403, type: 'InsufficientScopeError', challenge: 'Bearer realm="r", error="insufficient_scope"' },
