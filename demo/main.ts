@@ -15,7 +15,7 @@ const SEED_DEMO_TOKEN = '8dbd30ed-2e19-42cf-9b86-demo';
 const SEED_API_KEY = 'demo-api-key';
 
 export async function runDemo(args: string[]): Promise<number> {
-  const options = parseOptions(args, { port: { type: 'string', default: '8080' } });
+  const options = parseOptions(args, { port: { type: 'string', default: '8080' } }, '');
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number (0 for any free port)');
 

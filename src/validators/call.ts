@@ -44,7 +44,15 @@ export function createValidatorPool(validator: ValidatorConfig): Pool {
   });
 }
 
-export async function callValidator(pool: Dispatcher, validator: ValidatorConfig, token: string): Promise<ValidatorAnswer> {
+/** What `probe` also wants of an answer that is not a 200: its first bytes and its Location. */
+export interface RefusalPeek {
+  body: Buffer;
+  location: string | undefined;
+  mediaType: string;
+}
+
+/** `peek`: when given, a non-200 answer's first 512 bytes and Location are copied into it. */
+export async function callValidator(pool: Dispatcher, validator: ValidatorConfig, token: string, peek?: RefusalPeek): Promise<ValidatorAnswer> {
   const request = buildValidatorRequest(validator, token);
   const signal = AbortSignal.timeout(validator.timeoutMs);
   const send = () => pool.request({ method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
@@ -60,7 +68,13 @@ export async function callValidator(pool: Dispatcher, validator: ValidatorConfig
   }
   const { statusCode, headers, body } = response;
   if (statusCode !== 200) {
-    await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    if (peek !== undefined) {
+      peek.location = headers.location as string | undefined;
+      peek.mediaType = mediaTypeOf(headers['content-type']);
+      peek.body = await readBounded(body, 64 * 1024).then((all) => all.subarray(0, 512), () => Buffer.alloc(0));
+    } else {
+      await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    }
     return { status: statusCode, mediaType: '', body: null };
   }
   try {

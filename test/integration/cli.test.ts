@@ -376,6 +376,57 @@ describe('probe', { concurrency: true }, () => {
     assertNoStack(result);
   });
 
+  test('--json: one JSON object with status, decision, reason, active, exp, scopes, timing and identity headers', async () => {
+    const result = await runCli(['probe', '--config', file, '--token', GOOD, '--json'], { env: { SEED_API_KEY: API_KEY } });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(report.decision, 'valid');
+    assert.equal(report.status, 200);
+    assert.equal(report.reason, null);
+    assert.equal(report.active, true);
+    assert.equal(typeof report.ms, 'number');
+    assert.deepEqual(report.scopes, []);
+    assert.deepEqual(report.routes, [{ path: '/orders', allowed: true, missingScopes: [], identity: { 'X-User-Id': 'abcd23456', 'X-User-Last-Name': 'öhlundi' }, dropped: [] }]);
+    assert.equal(report.fingerprint, fingerprintOf(tokenKey('mashery', GOOD)));
+    assert.equal(result.stdout.includes(GOOD), false);
+    assert.equal(result.stdout.trim().split('\n').length, 1, 'one line');
+  });
+
+  test('--validator may be left out with one validator; a non-200 shows its first bytes (the echoed token hidden) and a hint', async () => {
+    const result = await runCli(['probe', '--config', file, '--token', UNKNOWN], { env: { SEED_API_KEY: API_KEY } });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const body = lines(result.stdout).find((line) => line.startsWith('body (first bytes): '));
+    assert.ok(body !== undefined, result.stdout);
+    assert.match(body, /Invalid access token: \[token [0-9a-f]{8}\]/);
+    assert.ok(lines(result.stdout).some((line) => line.startsWith("hint: a 401 or 403 from an introspection endpoint usually means the gateway's own credentials")), result.stdout);
+    assertNoToken(result, UNKNOWN);
+  });
+
+  test('a wrong api_key (403 from the endpoint) is told apart from a bad token by its body and hint', async () => {
+    const result = await runCli(['probe', '--config', file, '--token', GOOD, '--json'], { env: { SEED_API_KEY: 'wrong-key' } });
+    assert.equal(result.code, 1);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(report.status, 403);
+    assert.match(String(report.body), /Invalid api_key/);
+    assert.match(String(report.hint), /credentials/);
+  });
+
+  test('a configuration error exits 3 (not 2, which is "unavailable"), naming the key', async () => {
+    const broken = await dir.write('broken.yaml', 'validators: {}\nroutes: [{ path: /a, upstream: nope }]\n');
+    const result = await runCli(['probe', '--config', broken, '--token', GOOD]);
+    assert.equal(result.code, 3, result.stdout + result.stderr);
+    assert.match(result.stderr, /routes\[0\]\.upstream: must be an http or https URL/);
+  });
+
+  test('usage errors exit 64 and point at --help; --help exits 0', async () => {
+    const usage = await runCli(['probe', '--config', file]);
+    assert.equal(usage.code, 64);
+    assert.match(usage.stderr, /--token TOKEN is required[\s\S]*tokengate probe --help/);
+    const help = await runCli(['probe', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: tokengate probe/);
+  });
+
   test('--token - reads the token from stdin', async () => {
     const result = await probe('-', file, `${GOOD}\n`);
     assert.equal(result.code, 0, result.stdout + result.stderr);
