@@ -116,6 +116,7 @@ export abstract class Exchange implements Question, AccessEntry {
   respond(): void {
     const response = this.slot.response!;
     if (hasUnreadBody(this.req)) this.res.shouldKeepAlive = false;
+    this.res.setHeader('x-request-id', this.requestId);
     sendPrepared(this.res, response, this.req.method === 'HEAD');
     this.finish(response.status);
   }

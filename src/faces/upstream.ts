@@ -71,18 +71,20 @@ export interface UpstreamListener {
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #listener: UpstreamListener;
+  readonly #requestId: string;
   #abort: ((err?: Error) => void) | null = null;
   #resume: (() => void) | null = null;
   #status = 0;
   #done = false;
 
-  private constructor(res: ServerResponse, listener: UpstreamListener) {
+  private constructor(res: ServerResponse, listener: UpstreamListener, requestId: string) {
     this.#res = res;
     this.#listener = listener;
+    this.#requestId = requestId;
   }
 
-  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener): void {
-    const call = new UpstreamCall(res, listener);
+  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string): void {
+    const call = new UpstreamCall(res, listener, requestId);
     // A client that goes away ends the upstream call too (not `once`: no wrapper per request).
     res.on('close', call.#onClientClose);
     pool.dispatch({ method: req.method!, path, headers, body }, call);
@@ -103,7 +105,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // RFC 9110 §15.2: interim answers are not relayed
     this.#status = statusCode;
     this.#resume = resume;
-    this.#res.writeHead(statusCode, responseHeaders(rawHeaders));
+    this.#res.writeHead(statusCode, responseHeaders(rawHeaders, this.#requestId));
     return true;
   }
 

@@ -39,7 +39,7 @@ export function answerValidationEndpoint(runtime: Runtime, req: IncomingMessage,
     if (decision.outcome !== 'allow') return ex.respond();
     const claims = claimsOf(decision.result!);
     const body = claims === '' ? EMPTY_OBJECT : Buffer.from(claims, 'latin1');
-    res.writeHead(200, ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store']);
+    res.writeHead(200, ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length), 'cache-control', 'no-store', 'x-request-id', ex.requestId]);
     res.end(req.method === 'HEAD' ? undefined : body);
     ex.finish(200);
   });

@@ -9,8 +9,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'proxy-authorization', 'proxy-authenticate', 'http2-settings',
 ]);
 
-/** Request fields never copied upstream: hop-by-hop ones, those undici sets itself, and the gateway's own. */
-export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/**
+ * Request fields never copied upstream: hop-by-hop ones, those undici sets itself, and the
+ * gateway's own (X-Forwarded-*, and X-Request-Id: the client's when it is a plain token, else a new one).
+ */
+export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
 /**
  * Method-override conventions (Express method-override, Rails, Symfony, Google APIs): a backend that

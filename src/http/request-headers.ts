@@ -66,6 +66,9 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
         case 'x-forwarded-for':
           inbound.forwardedFor = inbound.forwardedFor === undefined ? value : `${inbound.forwardedFor}, ${value}`;
           break;
+        case 'x-request-id':
+          inbound.requestId ??= value;
+          break;
       }
       continue;
     }
@@ -83,9 +86,6 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
       case 'content-length':
         inbound.contentLength = value;
         inbound.contentLengthAt = forward.length;
-        break;
-      case 'x-request-id':
-        inbound.requestId = value;
         break;
     }
     forward.push(name, value);
@@ -142,14 +142,17 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
 
 /**
  * The backend's raw response headers (latin1 byte strings, so that non-ASCII bytes pass through
- * unchanged) without hop-by-hop ones, as a flat list for `writeHead`.
+ * unchanged) without hop-by-hop ones, as a flat list for `writeHead`; plus the request's
+ * X-Request-Id when the backend set none, so the client can quote it.
  */
-export function responseHeaders(raw: readonly Buffer[]): string[] {
+export function responseHeaders(raw: readonly Buffer[], requestId: string): string[] {
   const out: string[] = [];
   let connectionTokens: string | undefined;
+  let hasRequestId = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
+    if (lower === 'x-request-id') hasRequestId = true;
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') {
         const value = raw[i + 1].toString('latin1');
@@ -159,6 +162,7 @@ export function responseHeaders(raw: readonly Buffer[]): string[] {
     }
     out.push(name, raw[i + 1].toString('latin1'));
   }
+  if (!hasRequestId) out.push('x-request-id', requestId);
   const named = connectionNamed(connectionTokens);
   if (named === null) return out;
   const kept: string[] = [];

@@ -39,6 +39,37 @@ describe('SPEC section 5: what the backend gets', () => {
 
   const last = () => backend.received.at(-1)!;
 
+  test('X-Request-Id: a generated one reaches the backend and the client, and the log line carries it', async () => {
+    const res = await fetch(`${gw.url}/open/x`);
+    await res.arrayBuffer();
+    const sent = headerBytes(last().rawHeaders, 'x-request-id').map(String);
+    assert.equal(sent.length, 1);
+    assert.equal(res.headers.get('x-request-id'), sent[0]);
+    assert.equal(gw.logs.requests().at(-1)!.reqId, sent[0]);
+  });
+
+  test("X-Request-Id: the client's plain one is kept; an unsafe one (spaces, too long) is replaced, never forwarded", async () => {
+    const kept = await fetch(`${gw.url}/open/x`, { headers: { 'x-request-id': 'abc-123.z' } });
+    await kept.arrayBuffer();
+    assert.deepEqual(headerBytes(last().rawHeaders, 'x-request-id').map(String), ['abc-123.z']);
+    assert.equal(kept.headers.get('x-request-id'), 'abc-123.z');
+    for (const unsafe of ['has space', 'x'.repeat(200), 'a"b']) {
+      const res = await rawRequest(gw.url, `GET /open/x HTTP/1.1\r\nhost: x\r\nx-request-id: ${unsafe}`);
+      assert.equal(res.status, 200);
+      const sent = headerBytes(last().rawHeaders, 'x-request-id').map(String);
+      assert.equal(sent.length, 1);
+      assert.notEqual(sent[0], unsafe);
+      assert.deepEqual(res.headers.get('x-request-id'), sent);
+    }
+  });
+
+  test('X-Request-Id: a refusal carries it too', async () => {
+    const res = await fetch(`${gw.url}/api/x`);
+    assert.equal(res.status, 401);
+    await res.arrayBuffer();
+    assert.equal(res.headers.get('x-request-id'), gw.logs.requests().at(-1)!.reqId);
+  });
+
   test('method, path (after the upstream base path), query and body arrive as sent', async () => {
     const body = Buffer.alloc(3 * 1024 * 1024, 'abc');
     const res = await fetch(`${gw.url}/api/items/7?b=%20x&a=1`, { method: 'PUT', body, headers: { authorization: 'Bearer tok', 'content-type': 'application/octet-stream' } });

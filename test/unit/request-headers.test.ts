@@ -110,7 +110,7 @@ describe('readInboundHeaders: what later stages need', () => {
     assert.equal(inbound.authorizationAt, -1);
     assert.equal(inbound.contentLengthAt, -1);
   });
-  test('Content-Type, Content-Length (with index) and X-Request-Id are recorded and forwarded', () => {
+  test('Content-Type, Content-Length (with index) are recorded and forwarded; X-Request-Id is recorded, the gateway sets its own', () => {
     const inbound = readInboundHeaders(
       flat([['Host', 'h'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', '17'], ['X-Request-Id', 'req-1']]),
       NO_IDENTITY,
@@ -120,7 +120,7 @@ describe('readInboundHeaders: what later stages need', () => {
     assert.equal(inbound.contentLengthAt, 2);
     assert.equal(inbound.forward[inbound.contentLengthAt], 'Content-Length');
     assert.equal(inbound.requestId, 'req-1');
-    assert.deepEqual(pairs(inbound.forward), [['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', '17'], ['X-Request-Id', 'req-1']]);
+    assert.deepEqual(pairs(inbound.forward), [['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', '17']]);
   });
   test('original case and order are kept', () => {
     const raw = flat([['x-LoWeR', 'a'], ['X-Upper', 'b'], ['x-lower', 'c']]);
@@ -148,33 +148,37 @@ describe('removePair and rawHeader', () => {
 });
 
 describe('responseHeaders', () => {
+  /** The backend's headers, and the X-Request-Id the gateway adds when the backend set none. */
+  const RID = 'rid-1';
+  const withId = (list: [string, string][]) => [...list, ['x-request-id', RID]];
   const buffers = (list: [string, string | Buffer][]): Buffer[] => list.flatMap(([n, v]) => [Buffer.from(n, 'latin1'), Buffer.isBuffer(v) ? v : Buffer.from(v, 'latin1')]);
 
   test('drops hop-by-hop headers', () => {
-    const out = responseHeaders(
-      buffers([['Content-Type', 'text/plain'], ['Connection', 'keep-alive'], ['Keep-Alive', 'timeout=5'], ['Transfer-Encoding', 'chunked'], ['Upgrade', 'h2c'], ['Trailer', 'X-T'], ['TE', 'trailers'], ['Proxy-Authenticate', 'Basic'], ['Proxy-Connection', 'x'], ['X-Kept', '1']]),
-    );
-    assert.deepEqual(pairs(out), [['Content-Type', 'text/plain'], ['X-Kept', '1']]);
+    const out = responseHeaders(buffers([['Content-Type', 'text/plain'], ['Connection', 'keep-alive'], ['Keep-Alive', 'timeout=5'], ['Transfer-Encoding', 'chunked'], ['Upgrade', 'h2c'], ['Trailer', 'X-T'], ['TE', 'trailers'], ['Proxy-Authenticate', 'Basic'], ['Proxy-Connection', 'x'], ['X-Kept', '1']]), RID);
+    assert.deepEqual(pairs(out), withId([['Content-Type', 'text/plain'], ['X-Kept', '1']]));
   });
   test('drops headers named in Connection', () => {
-    const out = responseHeaders(buffers([['X-Internal', 'secret'], ['Connection', 'close, x-internal'], ['X-Public', 'p']]));
-    assert.deepEqual(pairs(out), [['X-Public', 'p']]);
+    const out = responseHeaders(buffers([['X-Internal', 'secret'], ['Connection', 'close, x-internal'], ['X-Public', 'p']]), RID);
+    assert.deepEqual(pairs(out), withId([['X-Public', 'p']]));
   });
   test('drops headers named in every Connection header (RFC 9110 §7.6.1)', () => {
-    const out = responseHeaders(buffers([['Connection', 'X-A'], ['X-A', '1'], ['Connection', 'X-B'], ['X-B', '2'], ['X-C', '3']]));
-    assert.deepEqual(pairs(out), [['X-C', '3']]);
+    const out = responseHeaders(buffers([['Connection', 'X-A'], ['X-A', '1'], ['Connection', 'X-B'], ['X-B', '2'], ['X-C', '3']]), RID);
+    assert.deepEqual(pairs(out), withId([['X-C', '3']]));
   });
   test('keeps latin1 bytes: UTF-8 bytes pass through unchanged', () => {
-    const out = responseHeaders(buffers([['X-Name', Buffer.from('öhlundi', 'utf8')], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]));
-    assert.deepEqual(pairs(out), [['X-Name', 'Ã¶hlundi'], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]);
+    const out = responseHeaders(buffers([['X-Name', Buffer.from('öhlundi', 'utf8')], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]), RID);
+    assert.deepEqual(pairs(out), withId([['X-Name', 'Ã¶hlundi'], ['Set-Cookie', 'a=1'], ['set-cookie', 'b=2']]));
     assert.deepEqual(Buffer.from(out[1], 'latin1'), Buffer.from('öhlundi', 'utf8'));
   });
   test('a latin1 byte 0xE9 stays one byte', () => {
-    const out = responseHeaders(buffers([['X-L', Buffer.from([0x63, 0x61, 0x66, 0xe9])]]));
+    const out = responseHeaders(buffers([['X-L', Buffer.from([0x63, 0x61, 0x66, 0xe9])]]), RID);
     assert.deepEqual(Buffer.from(out[1], 'latin1'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
   });
   test('keeps names in their original case', () => {
-    assert.deepEqual(responseHeaders(buffers([['X-MiXeD', 'v']])), ['X-MiXeD', 'v']);
+    assert.deepEqual(responseHeaders(buffers([['X-MiXeD', 'v']]), RID), ['X-MiXeD', 'v', 'x-request-id', RID]);
+  });
+  test("the backend's own X-Request-Id is kept, and no second one added", () => {
+    assert.deepEqual(responseHeaders(buffers([['X-Request-Id', 'backend-7']]), RID), ['X-Request-Id', 'backend-7']);
   });
 });
 
