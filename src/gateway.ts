@@ -36,6 +36,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Writes the access lines still batched in memory (they go out every 100 ms anyway). */
   flushLogs(): void;
+  /** Logs a lifecycle line (draining, reloaded, …) after every request line before it. */
+  lifecycle(message: string, fields?: Record<string, unknown>): void;
   /** The runtime serving new requests now. */
   runtime(): Runtime;
   /** What /readyz reports. */
@@ -53,7 +55,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logBindings === undefined ? output.logger : output.logger.child(options.logBindings);
   const metrics = new GatewayMetrics();
   let runtime = createRuntime(options.config, logger, metrics);
-  const access = new AccessLog(output.sink);
+  const access = new AccessLog(output.sink, { enabled: logger.isLevelEnabled('info') });
+  /** A lifecycle line, after every request line before it. */
+  const lifecycle = (message: string, fields: Record<string, unknown> = {}) => {
+    access.flush();
+    logger.info(fields, message);
+  };
   const server: Server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, createRequestHandler(() => runtime, access));
   applyConnectionLimits(server, options.config.server);
   limitConnectionsPerClient(server, () => runtime.config.server.maxConnectionsPerClient);
@@ -61,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
 
   const { host, port } = options.config.server;
-  await listen(server, port, host);
+  await listen(server, port, host, 'gateway port');
   const url = urlOf(server);
 
   const readiness = () => {
@@ -76,8 +83,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     revoke: (token) => revoke(token),
   };
   let admin: AdminServer | null = null;
-  if (options.config.admin !== null && options.admin !== false) admin = await startAdminServer(options.config.admin, adminHandlers);
-  logger.info({ url, admin: admin?.url ?? null, routes: options.config.routes.length, validators: [...options.config.validators.keys()] }, 'listening');
+  if (options.config.admin !== null && options.admin !== false) {
+    admin = await startAdminServer(options.config.admin, adminHandlers).catch(async (error: unknown) => {
+      // The gateway must not run half-started: without its admin port it is not what was configured.
+      await new Promise((resolve) => server.close(resolve));
+      await releaseRuntime(runtime);
+      throw error;
+    });
+  }
+  lifecycle('listening', { url, admin: admin?.url ?? null, routes: options.config.routes.length, validators: [...options.config.validators.keys()] });
   if (options.config.forwardAuth !== null && options.config.server.trustedProxies.length === 0) {
     logger.warn('forward-auth questions come from the gateway in front: set server.trustedProxies to its address, or every user is counted as that one client (clientLimits, invalidTokenRate)');
   }
@@ -89,6 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     flushLogs: () => access.flush(),
+    lifecycle,
     runtime: () => runtime,
     readiness,
     revoke,
@@ -96,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const previous = runtime;
       runtime = createRuntime(config, logger, metrics, previous);
       applyConnectionLimits(server, config.server);
-      logger.info({ routes: config.routes.length, validators: [...config.validators.keys()] }, 'configuration reloaded');
+      lifecycle('configuration reloaded', { routes: config.routes.length, validators: [...config.validators.keys()] });
       // In-flight requests hold their own runtime reference; pool.close() waits for their calls.
       await releaseRuntime(previous);
     },
@@ -105,9 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await drain(server, options.drainTimeoutMs ?? 10_000);
         await admin?.close();
         await releaseRuntime(runtime);
-        access.flush();
-        logger.info('stopped');
-        output.flush();
+        lifecycle('stopped');
       })();
       return closing;
     },

@@ -11,12 +11,17 @@ import pino, { type Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../config/compile.js';
 import { startAdminServer, type AdminServer } from '../observability/admin.js';
-import { handleSignals, reloadedConfig, startOrExplain } from './gateway-process.js';
+import { startGateway, type Gateway } from '../gateway.js';
+import { handleSignals, reloadedConfig } from './gateway-process.js';
 
 type Request =
   | { readonly type: 'tokengate:revoke'; readonly id: string; readonly token: string; readonly announce: boolean }
   | { readonly type: 'tokengate:readiness'; readonly id: string };
-type Reply = { readonly type: 'tokengate:reply'; readonly id: string; readonly body: Record<string, unknown> } | { readonly type: 'tokengate:ready' };
+type Reply =
+  | { readonly type: 'tokengate:reply'; readonly id: string; readonly body: Record<string, unknown> }
+  | { readonly type: 'tokengate:ready' }
+  /** The worker cannot start (a port it cannot have): the primary stops everything and exits 1. */
+  | { readonly type: 'tokengate:failed'; readonly message: string };
 
 /** A worker that exits sooner than this after starting is crashing: the next one waits a little. */
 const CRASH_LOOP_MS = 2_000;
@@ -38,6 +43,8 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       if (message.type === 'tokengate:ready') {
         ready.add(worker.id);
         log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker ready');
+      } else if (message.type === 'tokengate:failed') {
+        failed(message.message);
       } else if (message.type === 'tokengate:reply') {
         const waiting = pending.get(message.id);
         if (waiting === undefined) return;
@@ -52,8 +59,6 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       setTimeout(fork, Date.now() - started < CRASH_LOOP_MS ? 1_000 : 0);
     });
   };
-  for (let i = 0; i < count; i++) fork();
-
   /** Sends a request to every live worker and gathers their replies (bounded wait). */
   const ask = (make: (id: string, index: number) => Request): Promise<Record<string, unknown>[]> => {
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
@@ -93,6 +98,7 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       revoke: async (token) => ({ workers: (await ask((id, index) => ({ type: 'tokengate:revoke', id, token, announce: index === 0 }))).length }),
     });
   }
+  for (let i = 0; i < count; i++) fork();
   log.info({ workers: count, admin: admin?.url ?? null }, 'primary started');
 
   process.on('SIGHUP', () => {
@@ -102,10 +108,8 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
     });
   });
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining workers');
+  /** Every worker stopped (drained, then killed after 15 s), the admin server closed, then exit `code`. */
+  const shutDown = (code: number) => {
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const exits = workers.map((worker) => new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once('exit', () => resolve()))));
     for (const worker of workers) worker.process.kill('SIGTERM');
@@ -114,16 +118,36 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       .then(() => admin?.close())
       .then(() => {
         clearTimeout(deadline);
-        log.info('stopped');
-        process.exit(0);
+        log.info({ code }, 'stopped');
+        process.exit(code);
       });
+  };
+  function failed(message: string): void {
+    if (stopping) return;
+    stopping = true;
+    log.error({ err: message }, 'a worker cannot start; stopping every worker');
+    process.stderr.write(`tokengate serve: ${message}\n`);
+    shutDown(1);
+  }
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining workers');
+    shutDown(0);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
 export async function serveAsWorker(file: string, config: GatewayConfig): Promise<void> {
-  const gateway = await startOrExplain(config, { admin: false, logBindings: { worker: cluster.worker?.id } });
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({ config, admin: false, logBindings: { worker: cluster.worker?.id } });
+  } catch (error) {
+    // The primary says why (once, not once per worker) and stops every worker.
+    process.send?.({ type: 'tokengate:failed', message: (error as Error).message } satisfies Reply, () => process.exit(1));
+    return;
+  }
   // prom-client answers the primary's metrics requests only once an AggregatorRegistry exists here.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([gateway.metrics.registry]);

@@ -3,16 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
-import { startGateway, type Gateway } from '../gateway.js';
-
-export async function startOrExplain(config: GatewayConfig, extra: { admin?: boolean; logBindings?: Record<string, unknown> }): Promise<Gateway> {
-  return startGateway({ config, ...extra }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
-      throw new Error(`cannot listen on ${config.server.host}:${config.server.port} (${error.code})`);
-    }
-    throw error;
-  });
-}
+import type { Gateway } from '../gateway.js';
 
 /**
  * The one reload path (SIGHUP, in a single process, a worker, or the primary that checks the file
@@ -35,9 +26,24 @@ export function handleSignals(gateway: Gateway, file: string): void {
     void reloadedConfig(file, gateway.logger).then((next) => (next === null ? undefined : gateway.reload(next)));
   });
   const stop = (signal: NodeJS.Signals) => {
-    gateway.logger.info({ signal }, 'draining');
-    gateway.close().then(() => process.exit(0), () => process.exit(1));
+    gateway.lifecycle('draining', { signal });
+    gateway.close().then(
+      () => exitWhenIdle(0),
+      () => exitWhenIdle(1),
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * Ends the process once nothing is left to do, so that log lines still being written go out in
+ * order (process.exit() would make pino write its buffer synchronously, ahead of a write in
+ * flight). A cluster worker lets go of its channel to the primary; anything that still holds the
+ * process is cut off after 2 s.
+ */
+function exitWhenIdle(code: number): void {
+  process.exitCode = code;
+  if (process.connected) process.disconnect?.();
+  setTimeout(() => process.exit(code), 2_000).unref();
 }

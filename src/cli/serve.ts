@@ -7,7 +7,9 @@ import cluster from 'node:cluster';
 import type { GatewayConfig } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { runPrimary, serveAsWorker } from './cluster.js';
-import { handleSignals, startOrExplain } from './gateway-process.js';
+import { startGateway } from '../gateway.js';
+import { logLevelFromEnv } from '../observability/logger.js';
+import { handleSignals } from './gateway-process.js';
 import { commandHelp, configPath, parseOptions, reportConfigError, UsageError } from './args.js';
 
 export const SERVE_HELP = commandHelp(
@@ -25,6 +27,7 @@ export const SERVE_HELP = commandHelp(
 export async function runServe(args: string[]): Promise<number> {
   const options = parseOptions(args, { config: { type: 'string' }, workers: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, SERVE_HELP);
   const file = configPath(options.config);
+  logLevelFromEnv(); // a wrong TOKENGATE_LOG_LEVEL is refused before anything starts
   const workers = options.workers === undefined ? 1 : Number(options.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
   const port = options.port === undefined ? undefined : Number(options.port);
@@ -46,7 +49,7 @@ export async function runServe(args: string[]): Promise<number> {
     await runPrimary(file, config, workers);
     return -1;
   }
-  const gateway = await startOrExplain(config, {});
+  const gateway = await startGateway({ config });
   handleSignals(gateway, file);
   return -1;
 }

@@ -118,8 +118,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#res.end();
+    // Logged before the last byte goes out: a client that has its answer may act at once (send a
+    // signal, say), and its request's line must already be ahead of whatever that causes.
     this.#listener.upstreamDone(this.#status, null);
+    this.#res.end();
   }
 
   onError(error: Error): void {

@@ -42,14 +42,19 @@ export class AccessLog {
   #pending = '';
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(sink: LineSink, options: { flushIntervalMs?: number; maxPendingChars?: number } = {}) {
+  /** False when the log level is above info: request lines are info lines. */
+  readonly #enabled: boolean;
+
+  constructor(sink: LineSink, options: { flushIntervalMs?: number; maxPendingChars?: number; enabled?: boolean } = {}) {
     this.#sink = sink;
+    this.#enabled = options.enabled ?? true;
     this.#prefix = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"msg":"request","reqId":"`;
     this.#flushIntervalMs = options.flushIntervalMs ?? 100;
     this.#maxPendingChars = options.maxPendingChars ?? 64 * 1024;
   }
 
   write(entry: AccessEntry, status: number): void {
+    if (!this.#enabled) return;
     const path = NEEDS_ESCAPE.test(entry.path) ? JSON.stringify(entry.path) : `"${entry.path}"`;
     const slot = entry.slot;
     const key = slot.tokenKey;

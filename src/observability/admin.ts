@@ -31,7 +31,7 @@ export async function startAdminServer(listenOn: { host: string; port: number },
   const server: Server = createServer((req, res) => {
     route(req, res, handlers).catch((error: Error) => json(res, 500, { status: 'error', message: error.message }));
   });
-  await listen(server, listenOn.port, listenOn.host);
+  await listen(server, listenOn.port, listenOn.host, 'admin port');
   return {
     url: urlOf(server),
     close: () =>

@@ -8,10 +8,18 @@ export interface LogOutput {
   readonly logger: Logger;
   /** The same destination, for the hand-built access lines. */
   readonly sink: DestinationStream;
-  flush(): void;
 }
 
-export function createLogOutput(destination?: DestinationStream, level = process.env.TOKENGATE_LOG_LEVEL ?? 'info'): LogOutput {
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** TOKENGATE_LOG_LEVEL (default info), checked: a wrong value is a clear error, not a pino internal one. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const level = env.TOKENGATE_LOG_LEVEL ?? 'info';
+  if (!(LEVELS as readonly string[]).includes(level)) throw new Error(`TOKENGATE_LOG_LEVEL must be one of ${LEVELS.join(', ')}; it is "${level}"`);
+  return level;
+}
+
+export function createLogOutput(destination?: DestinationStream, level = logLevelFromEnv()): LogOutput {
   const sink = destination ?? pino.destination({ dest: 1, sync: false });
   const logger = pino(
     {
@@ -23,13 +31,5 @@ export function createLogOutput(destination?: DestinationStream, level = process
   return {
     logger,
     sink,
-    flush: () => {
-      const flushable = sink as DestinationStream & { flushSync?: () => void };
-      try {
-        flushable.flushSync?.();
-      } catch {
-        // Not yet ready (nothing written): nothing to flush.
-      }
-    },
   };
 }

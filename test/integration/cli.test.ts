@@ -4,6 +4,9 @@
  * SIGTERM/SIGINT and reload on SIGHUP, probe's decisions and exit codes, and the demo's curl lines.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -308,6 +311,72 @@ describe('serve', () => {
     assert.equal(result.code, 0, result.stderr);
     assertNoStack(result);
     assert.ok(cli.jsonLines().some((l) => l.msg === 'request' && l.path === '/orders/slow' && l.status === 200), 'the drained request was logged');
+  });
+
+  test('a port already taken: exit 1, naming which port and where; never half-started', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const adminTaken = await dir.write('admin-taken.yaml', `${serveConfig(seed, backend.url)}admin: { host: 127.0.0.1, port: ${taken} }\n`);
+      const admin = await serve(adminTaken).exit(5_000);
+      assert.equal(admin.code, 1, admin.stderr);
+      assert.match(admin.stderr, new RegExp(`cannot listen on the admin port 127\\.0\\.0\\.1:${taken} \\(EADDRINUSE`));
+      assert.ok(!admin.stdout.includes('"msg":"listening"'));
+      assertNoStack(admin);
+
+      const mainTaken = await dir.write('main-taken.yaml', serveConfig(seed, backend.url).replace('port: 0', `port: ${taken}`));
+      const single = await serve(mainTaken).exit(5_000);
+      assert.equal(single.code, 1);
+      assert.match(single.stderr, new RegExp(`cannot listen on the gateway port 127\\.0\\.0\\.1:${taken}`));
+
+      const workers = startCli(['serve', '--config', mainTaken, '--workers', '2'], { env: { SEED_API_KEY: API_KEY } });
+      running.push(workers);
+      const clustered = await workers.exit(10_000);
+      assert.equal(clustered.code, 1, 'the primary does not keep running with workers that never listen');
+      assert.match(clustered.stderr, /cannot listen on the gateway port/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('TOKENGATE_LOG_LEVEL=warn: no request lines; a wrong level is refused clearly (exit 1)', async () => {
+    const port = await closedPort();
+    const file = await dir.write('quiet.yaml', serveConfig(seed, backend.url).replace('port: 0', `port: ${port}`));
+    const quiet = startCli(['serve', '--config', file], { env: { SEED_API_KEY: API_KEY, TOKENGATE_LOG_LEVEL: 'warn' } });
+    running.push(quiet);
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status === 0; attempt++) {
+      status = await get(`http://127.0.0.1:${port}/orders/quiet`).then(async (res) => (await res.arrayBuffer(), res.status)).catch(() => 0);
+      if (status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(status, 200);
+    quiet.signal('SIGTERM');
+    const result = await quiet.exit(5_000);
+    assert.equal(result.code, 0);
+    assert.ok(!result.stdout.includes('"msg":"request"') && !result.stdout.includes('"msg":"listening"'), result.stdout);
+
+    const bogus = await runCli(['serve', '--config', file], { env: { SEED_API_KEY: API_KEY, TOKENGATE_LOG_LEVEL: 'bogus' } });
+    assert.equal(bogus.code, 1);
+    assert.equal(bogus.stderr, 'tokengate serve: TOKENGATE_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; it is "bogus"\n');
+  });
+
+  test('lifecycle lines come after the request lines before them (reload, drain, stop)', async () => {
+    const file = await dir.write('order.yaml', serveConfig(seed, backend.url));
+    const cli = serve(file);
+    const url = await cli.listening();
+    const res = await get(`${url}/orders/before-reload`);
+    await res.arrayBuffer();
+    cli.signal('SIGHUP');
+    await cli.waitForLog((l) => l.msg === 'configuration reloaded', 'reloaded');
+    const res2 = await get(`${url}/orders/before-stop`);
+    await res2.arrayBuffer();
+    cli.signal('SIGTERM');
+    await cli.exit(5_000);
+    const messages = cli.jsonLines().map((l) => (l.msg === 'request' ? `request ${String(l.path)}` : String(l.msg)));
+    const order = ['request /orders/before-reload', 'configuration reloaded', 'request /orders/before-stop', 'draining', 'stopped'].map((m) => messages.indexOf(m));
+    assert.ok(order.every((at) => at >= 0), messages.join('\n'));
+    assert.deepEqual([...order].sort((x, y) => x - y), order, messages.join('\n'));
   });
 
   test('a bad configuration at start-up exits 1 with the same lines as check, no stack trace', async () => {
