@@ -120,7 +120,7 @@ function forward(ex: ProxyExchange, decision: Decision): void {
   headers.push('x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`, 'x-forwarded-proto', 'http', 'x-request-id', ex.requestId);
   if (inbound.host !== undefined) headers.push('x-forwarded-host', inbound.host);
 
-  UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId);
+  UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId, route.upstreamTimeoutMs);
 }
 
 /** RFC 6750 §2.2: a form token comes only in an application/x-www-form-urlencoded body of a method with body semantics. */

@@ -17,9 +17,17 @@ import type { Reason } from '../pipeline/reasons.js';
 export type UpstreamPools = readonly (Pool | null)[];
 
 /**
- * The answer deadline (`upstreamTimeoutMs`) is the pool's own headers and body timeout, so that no
- * request carries timeout options of its own.
+ * The answer deadline (`upstreamTimeoutMs`) is kept by each call's own timer (undici runs timeouts
+ * of a second or more on a coarse shared timer: 1,000 ms answered after about 1,374); the pool's
+ * headers timeout is only a backstop, and its body timeout bounds the pause between body chunks.
  */
+const BACKSTOP_MS = 1_000;
+
+/** What a missed answer deadline is, to isTimeout (http/failure.ts): a 504. */
+function deadlineError(): Error {
+  return Object.assign(new Error('the backend did not answer in time'), { name: 'TimeoutError' });
+}
+
 export function createUpstreamPools(config: GatewayConfig): UpstreamPools {
   const shared = new Map<string, Pool>();
   return Object.freeze(
@@ -31,7 +39,7 @@ export function createUpstreamPools(config: GatewayConfig): UpstreamPools {
         pool = new Pool(route.upstream.origin, {
           pipelining: 1,
           keepAliveTimeout: 30_000,
-          headersTimeout: route.upstreamTimeoutMs,
+          headersTimeout: route.upstreamTimeoutMs + BACKSTOP_MS,
           bodyTimeout: route.upstreamTimeoutMs,
         });
         shared.set(key, pool);
@@ -76,6 +84,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #resume: (() => void) | null = null;
   #status = 0;
   #done = false;
+  #deadline: NodeJS.Timeout | null = null;
 
   private constructor(res: ServerResponse, listener: UpstreamListener, requestId: string) {
     this.#res = res;
@@ -83,26 +92,43 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#requestId = requestId;
   }
 
-  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string): void {
+  /** `timeoutMs`: until the backend's answer (its status line and headers) must have begun. */
+  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string, timeoutMs: number): void {
     const call = new UpstreamCall(res, listener, requestId);
     // A client that goes away ends the upstream call too (not `once`: no wrapper per request).
     res.on('close', call.#onClientClose);
+    call.#deadline = setTimeout(call.#onDeadline, timeoutMs);
     pool.dispatch({ method: req.method!, path, headers, body }, call);
   }
+
+  #stopDeadline(): void {
+    if (this.#deadline !== null) clearTimeout(this.#deadline);
+    this.#deadline = null;
+  }
+
+  #onDeadline = (): void => {
+    this.#deadline = null;
+    if (this.#done || this.#status !== 0) return;
+    if (this.#abort !== null) this.#abort(deadlineError());
+    else this.onError(deadlineError()); // not even connected: the call is ended here, and aborted once it connects
+  };
 
   #onClientClose = (): void => {
     if (this.#done) return;
     this.#done = true;
+    this.#stopDeadline();
     this.#abort?.(new Error('client closed the connection'));
     this.#listener.upstreamDone(499, null);
   };
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
+    if (this.#done) abort(deadlineError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // RFC 9110 §15.2: interim answers are not relayed
+    this.#stopDeadline();
     this.#status = statusCode;
     this.#resume = resume;
     this.#res.writeHead(statusCode, responseHeaders(rawHeaders, this.#requestId));
@@ -118,6 +144,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#stopDeadline();
     // Logged before the last byte goes out: a client that has its answer may act at once (send a
     // signal, say), and its request's line must already be ahead of whatever that causes.
     this.#listener.upstreamDone(this.#status, null);
@@ -127,6 +154,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onError(error: Error): void {
     if (this.#done) return;
     this.#done = true;
+    this.#stopDeadline();
     const failure: UpstreamFailure = isTimeout(error) ? 'upstream_timeout' : 'upstream_unreachable';
     if (this.#res.headersSent) {
       this.#res.destroy(error);

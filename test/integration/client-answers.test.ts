@@ -171,6 +171,26 @@ describe('SPEC section 4: what the client gets back', () => {
     }
   });
 
+  test('upstreamTimeoutMs of a second or more holds within a few ms, not undici\'s coarse second (regression: "A newcomer\'s first hour" item 4)', async () => {
+    const slowBackend = await startSampleBackend({ delayMs: 2_000 });
+    const slow = await startTestGateway({
+      validators: { seed: { url: validator.validationUrl } },
+      routes: [{ path: '/', upstream: slowBackend.url, upstreamTimeoutMs: 1_000 }],
+    });
+    try {
+      await (await fetch(`${slow.url}/warm`, { headers: { authorization: 'Bearer good' } }).catch(() => null))?.arrayBuffer().catch(() => undefined);
+      const started = performance.now();
+      const res = await fetch(`${slow.url}/x`, { headers: { authorization: 'Bearer good' } });
+      const elapsed = performance.now() - started;
+      assertJsonError(res, await res.text(), 504, 'UpstreamError');
+      // A deadline, not a timing claim: the answer comes at the deadline, long before 1,374 ms.
+      assert.ok(elapsed >= 995 && elapsed < 1_200, `answered after ${Math.round(elapsed)} ms`);
+    } finally {
+      await slow.close();
+      await slowBackend.close();
+    }
+  });
+
   test('HEAD gets the status and headers of an error without its body', async () => {
     const res = await rawRequest(gw.url, 'HEAD /orders HTTP/1.1\r\nhost: x');
     assert.equal(res.status, 401);
