@@ -52,10 +52,10 @@ export class ResultCache {
     return true;
   }
 
-  /** Forgets `key`, and refuses to store it again for `quarantineMs` (calls in flight). */
-  revoke(key: string, now: number, quarantineMs: number): void {
-    this.#entries.delete(key);
+  /** Forgets `key`, and refuses to store it again for `quarantineMs` (calls in flight); `true` when a result was held. */
+  revoke(key: string, now: number, quarantineMs: number): boolean {
     this.#revoked.set(key, now + quarantineMs);
+    return this.#entries.delete(key);
   }
 
   #wasRevoked(key: string, now: number): boolean {

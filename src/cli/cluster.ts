@@ -95,7 +95,11 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
       },
       metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
       // One worker also deletes the token from Redis and tells the other instances.
-      revoke: async (token) => ({ workers: (await ask((id, index) => ({ type: 'tokengate:revoke', id, token, announce: index === 0 }))).length }),
+      revoke: async (token) => {
+        const replies = await ask((id, index) => ({ type: 'tokengate:revoke', id, token, announce: index === 0 }));
+        const forgotten = replies.reduce((sum, reply) => sum + (typeof reply.forgotten === 'number' ? reply.forgotten : 0), 0);
+        return { forgotten, workers: replies.length, everywhere: replies.some((reply) => reply.everywhere === true) };
+      },
     });
   }
   for (let i = 0; i < count; i++) fork();

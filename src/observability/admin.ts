@@ -48,7 +48,7 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: AdminH
     if (req.method !== 'POST') return json(res, 405, { status: 'use POST' }, { allow: 'POST' });
     const token = await readToken(req);
     if (token === null) return json(res, 400, { errors: [{ type: 'InvalidRequestError', message: 'Send {"token": "<access token>"} as JSON.' }] });
-    return json(res, 200, { revoked: true, ...(await handlers.revoke(token)) });
+    return json(res, 200, await handlers.revoke(token));
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { status: 'use GET' }, { allow: 'GET, HEAD' });
   if (path === '/healthz') return json(res, 200, { status: 'ok' });

@@ -15,9 +15,11 @@ function quarantineMs(state: ValidatorState): number {
 }
 
 export interface Revocation {
+  /** Cached results of the token removed here (0: none was cached; it is kept from being cached again all the same). */
+  readonly forgotten: number;
   /** Validators whose cache was asked to forget the token. */
   readonly validators: number;
-  /** Whether other instances were told through Redis. */
+  /** Whether every other instance was told, through Redis (false without cache.redis). */
   readonly everywhere: boolean;
 }
 
@@ -26,15 +28,16 @@ export async function revokeToken(core: Core, token: string, announce = true): P
   const now = clockNow();
   const names: string[] = [];
   const hexKeys: string[] = [];
+  let forgotten = 0;
   for (const state of core.validators.values()) {
     const key = tokenKey(state.config.name, token);
-    state.cache?.revoke(key, now, quarantineMs(state));
+    if (state.cache?.revoke(key, now, quarantineMs(state)) === true) forgotten++;
     names.push(state.config.name);
     hexKeys.push(Buffer.from(key, 'latin1').toString('hex'));
   }
-  if (core.shared === null || !announce) return { validators: names.length, everywhere: false };
+  if (core.shared === null || !announce) return { forgotten, validators: names.length, everywhere: false };
   await core.shared.revoke(names, token, hexKeys);
-  return { validators: names.length, everywhere: true };
+  return { forgotten, validators: names.length, everywhere: true };
 }
 
 /** Another instance revoked a token: forget its keys here too (they name no validator, so every cache is asked). */

@@ -237,7 +237,7 @@ describe('SPEC section 6: the shared Redis cache between two instances', { skip:
     const res = await revoke(a, JSON.stringify({ token: t }));
     assert.equal(res.status, 200, res.body);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-    assert.deepEqual(JSON.parse(res.body), { revoked: true, validators: 1, everywhere: true });
+    assert.deepEqual(JSON.parse(res.body), { forgotten: 1, validators: 1, everywhere: true });
     assert.equal(await inspect.exists(redisKey(t)), 0, 'the Redis key is gone');
     assert.equal(inMemory(a, t), false, 'gone from A');
     assert.ok(await eventually(() => !inMemory(b, t), 1_000), 'the revocation reached B within one second');
