@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { RESERVED_FOR_VALIDATOR } from '../http/header-names.js';
 import { FIELD_VALUE, SCOPE_TOKEN, TOKEN } from '../http/syntax.js';
+import { jsonPathProblem } from '../identity/plan.js';
 
 /** A number written in YAML, or a string of digits that `${NAME}` produced. */
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -154,6 +155,15 @@ const validator = z
     }
   });
 
+/** RFC 9535 JSONPath, checked here (not only when compiled) so that its problems come with the others. */
+const jsonPath = z
+  .string({ error: 'must be a JSONPath string' })
+  .min(1, { error: 'must be a JSONPath string' })
+  .superRefine((path, ctx) => {
+    const problem = jsonPathProblem(path);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `is not a valid RFC 9535 JSONPath: ${problem}` });
+  });
+
 const validatorChoice = z.union(
   [
     z.string().min(1),
@@ -178,7 +188,7 @@ const route = z.strictObject({
   validator: validatorChoice.optional(),
   tokenFrom: z.array(oneOf(['header', 'form', 'query']), { error: 'must be a list of header, form, query' }).min(1, { error: 'must name at least one of header, form, query' }).default(['header']),
   requiredScopes: z.array(z.string().regex(SCOPE_TOKEN, { error: 'must be a scope token (RFC 6749 section 3.3)' }), { error: 'must be a list of scopes' }).default([]),
-  identityHeaders: z.record(headerName, z.string({ error: 'must be a JSONPath string' }).min(1, { error: 'must be a JSONPath string' }), { error: 'must be a map of header names to JSONPath strings' }).default({}),
+  identityHeaders: z.record(headerName, jsonPath, { error: 'must be a map of header names to JSONPath strings' }).default({}),
   identityEncoding: oneOf(['utf8', 'percent']).default('utf8'),
   forwardAuthorization: boolean.default(true),
   upstreamTimeoutMs: integer(1, 3_600_000).default(30_000),

@@ -29,6 +29,16 @@ export function normalizeJsonPath(path: string): string {
   return `$.${trimmed}`;
 }
 
+/** Why `path` is not an RFC 9535 JSONPath ("$." may be left out), or `null` when it is one. */
+export function jsonPathProblem(path: string): string | null {
+  try {
+    compile(normalizeJsonPath(path));
+    return null;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0] ?? 'malformed';
+  }
+}
+
 export function compileIdentityPlan(
   index: number,
   headers: Readonly<Record<string, string>>,

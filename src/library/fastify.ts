@@ -17,8 +17,8 @@ export type { RequestOptions } from './options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The decision that let this request through; `null` on routes tokengate does not guard. */
-    tokengate: AllowedDecision | null;
+    /** The decision that let this request through; undefined on routes tokengate does not guard. */
+    tokengate?: AllowedDecision;
   }
 }
 
@@ -38,7 +38,7 @@ export interface TokengatePluginOptions extends Omit<RequestOptions, 'validator'
 const tokengatePlugin: FastifyPluginAsync<TokengatePluginOptions> = async (fastify, options) => {
   const { validator, validatorName, ...rest } = options;
   const guard = createGuard(validator, { ...rest, validator: validatorName });
-  if (!fastify.hasRequestDecorator('tokengate')) fastify.decorateRequest('tokengate', null);
+  if (!fastify.hasRequestDecorator('tokengate')) fastify.decorateRequest('tokengate', undefined);
 
   const hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     whenDecided(guard.decide(request.raw, request.raw.url ?? request.url, guard.readsForm ? request.body : undefined), (decision) => {

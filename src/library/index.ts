@@ -8,12 +8,10 @@
 import pino, { type Logger } from 'pino';
 import { buildConfig } from '../config/load.js';
 import { clientKey } from '../http/client-address.js';
-import { GatewayMetrics } from '../observability/metrics.js';
-import { DecisionSlot } from '../pipeline/decision.js';
-import { authorize, type Question } from '../pipeline/index.js';
-import { createRuntime, releaseRuntime, type Runtime } from '../runtime.js';
-import { libraryDecision, type TokenDecision } from './decision.js';
-import { PolicyBook, type RequestOptions, type ValidateOptions } from './options.js';
+import type { Question } from '../pipeline/index.js';
+import type { TokenDecision } from './decision.js';
+import { bindEngine, startEngine } from './engine.js';
+import type { ValidateOptions } from './options.js';
 
 export type { AllowedDecision, DeniedDecision, DenialResponse, Reason, TokenDecision } from './decision.js';
 export type { RequestOptions, TokenPlace, ValidateOptions } from './options.js';
@@ -42,25 +40,8 @@ export interface TokenValidator {
    * JSONPath). Options are compiled once per object; do not change an options object once used.
    */
   validate(token: string | null, options?: ValidateOptions): Promise<TokenDecision>;
-  /** Releases the validator connections, caches and Redis. */
+  /** Releases the validator connections, caches and Redis; `validate` rejects afterwards. */
   close(): Promise<void>;
-}
-
-/** What the framework faces reach through a TokenValidator. */
-export interface Engine {
-  readonly runtime: Runtime;
-  readonly policies: PolicyBook;
-  /** Asks the core; synchronous on a cache hit. */
-  decide(question: Question): TokenDecision | Promise<TokenDecision>;
-}
-
-const engines = new WeakMap<TokenValidator, Engine>();
-
-/** The engine behind a TokenValidator made by createTokenValidator. */
-export function engineOf(tg: TokenValidator): Engine {
-  const engine = engines.get(tg);
-  if (engine === undefined) throw new TypeError('tokengate: expected a TokenValidator made by createTokenValidator()');
-  return engine;
 }
 
 const NO_VALUES: readonly string[] = Object.freeze([]);
@@ -71,27 +52,12 @@ const noHeaders = (): readonly string[] => NO_VALUES;
  * does) and starts the runtime behind the returned validator.
  */
 export async function createTokenValidator(config: TokenValidatorConfig, options: TokenValidatorOptions = {}): Promise<TokenValidator> {
-  const compiled = buildConfig(config, process.env, 'library');
-  const log = options.logger ?? pino({ level: 'silent' });
-  const runtime = createRuntime(compiled, log, new GatewayMetrics({ defaultMetrics: false }));
-  const policies = new PolicyBook(compiled);
-  let closing: Promise<void> | null = null;
-
-  const engine: Engine = {
-    runtime,
-    policies,
-    decide(question) {
-      if (closing !== null) throw new Error('tokengate: this TokenValidator is closed');
-      const plan = question.policy.identity;
-      const decided = authorize(runtime, question, new DecisionSlot());
-      return decided instanceof Promise ? decided.then((decision) => libraryDecision(decision, plan, log)) : libraryDecision(decided, plan, log);
-    },
-  };
+  const engine = startEngine(buildConfig(config, process.env, 'library'), options.logger ?? pino({ level: 'silent' }));
   const validator: TokenValidator = {
     async validate(token, validateOptions) {
       if (token !== null && typeof token !== 'string') throw new TypeError('tokengate: the token must be a string, or null when the request had none');
       const question: Question = {
-        policy: policies.policyFor(validateOptions),
+        policy: engine.policies.policyFor(validateOptions),
         authorization: token === null ? undefined : `Bearer ${token}`,
         authorizationCount: token === null ? 0 : 1,
         query: '',
@@ -101,11 +67,8 @@ export async function createTokenValidator(config: TokenValidatorConfig, options
       };
       return engine.decide(question);
     },
-    close() {
-      closing ??= releaseRuntime(runtime);
-      return closing;
-    },
+    close: () => engine.close(),
   };
-  engines.set(validator, engine);
+  bindEngine(validator, engine);
   return validator;
 }

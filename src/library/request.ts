@@ -12,7 +12,8 @@ import { rawHeaderValues } from '../http/request-headers.js';
 import type { ClientResolver } from '../http/client-address.js';
 import type { Question } from '../pipeline/index.js';
 import { preparedOf, type TokenDecision } from './decision.js';
-import { engineOf, type TokenValidator } from './index.js';
+import { engineOf } from './engine.js';
+import type { TokenValidator } from './index.js';
 import type { RequestOptions } from './options.js';
 
 class RequestQuestion implements Question {
@@ -88,7 +89,8 @@ export function createGuard(tg: TokenValidator, options: RequestOptions | undefi
 
 /**
  * Calls `then(decision)` when the decision is known: at once on a cache hit, else when the
- * validator has answered. Never rejects: the core fails closed on its own.
+ * validator has answered. The core's promise never rejects (it fails closed on its own); what
+ * `then` throws is the application's, as from any request listener.
  */
 export function whenDecided(pending: TokenDecision | Promise<TokenDecision>, then: (decision: TokenDecision) => void): void {
   if (pending instanceof Promise) void pending.then(then);

@@ -91,7 +91,7 @@ describe('check', { concurrency: true }, () => {
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
     const out = problemLines(result);
-    assert.ok(out.includes('routes[0].upstreem: unknown key'), result.stderr);
+    assert.ok(out.includes('routes[0].upstreem: unknown key (did you mean upstream?)'), result.stderr);
     assertNoStack(result);
   });
 
@@ -153,7 +153,7 @@ describe('check', { concurrency: true }, () => {
       const typo = await cwd.write('typo.yaml', TYPO_CONFIG);
       const fromEnv = await runCli(['check'], { cwd: cwd.path, env: { TOKENGATE_CONFIG: typo } });
       assert.equal(fromEnv.code, 1);
-      assert.ok(problemLines(fromEnv).includes('routes[0].upstreem: unknown key'), fromEnv.stderr);
+      assert.ok(problemLines(fromEnv).includes('routes[0].upstreem: unknown key (did you mean upstream?)'), fromEnv.stderr);
 
       // --config wins over $TOKENGATE_CONFIG.
       const explicit = await runCli(['check', '--config', join(cwd.path, 'tokengate.yaml')], { cwd: cwd.path, env: { TOKENGATE_CONFIG: typo } });
@@ -265,7 +265,7 @@ describe('serve', () => {
       await dir.write('serve.yaml', TYPO_CONFIG);
       cli.signal('SIGHUP');
       const refused = await cli.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('configuration refused'), 'the "configuration refused" line');
-      assert.ok(Array.isArray(refused.problems) && refused.problems.includes('routes[0].upstreem: unknown key'), JSON.stringify(refused));
+      assert.ok(Array.isArray(refused.problems) && refused.problems.includes('routes[0].upstreem: unknown key (did you mean upstream?)'), JSON.stringify(refused));
       assert.ok(cli.running, 'still running');
       const res = await get(`${url}/orders/after-bad-reload`);
       assert.equal(res.status, 200);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { GatewayConfig } from '../../src/config/compile.js';
-import { buildConfig, loadConfigFile } from '../../src/config/load.js';
+import { buildConfig, loadConfigFile, parseConfigText } from '../../src/config/load.js';
 import { ConfigError, formatPath, formatProblem, type Problem } from '../../src/config/problems.js';
 
 const MINIMAL = {
@@ -172,10 +172,10 @@ describe('buildConfig: unknown keys', () => {
     };
     const problems = problemsOf(doc).map(formatProblem).sort();
     assert.deepEqual(problems, [
-      'routes[0].upstreem: unknown key',
-      'servr: unknown key',
+      'routes[0].upstreem: unknown key (did you mean upstream?)',
+      'servr: unknown key (did you mean server?)',
       'validators.a.cache.ttl: unknown key',
-      'validators.a.cahce: unknown key',
+      'validators.a.cahce: unknown key (did you mean cache?)',
     ]);
   });
   test('inside clientAuth and the byHeader choice', () => {
@@ -618,7 +618,7 @@ describe('loadConfigFile', () => {
     await assert.rejects(loadConfigFile(file, {}), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.problems[0].path, file);
-      assert.match(error.problems[0].message, /^not valid JSON: /);
+      assert.match(error.problems[0].message, /^not valid JSON( at line \d+, column \d+)?: /);
       return true;
     });
   });
@@ -640,5 +640,48 @@ describe('loadConfigFile', () => {
       assert.equal(error.message, 'routes[0].upstream: must be an http or https URL');
       return true;
     });
+  });
+});
+
+describe('problems a newcomer meets, each told once and plainly (regression: "A newcomer\'s first hour" item 6)', () => {
+  const all = (document: unknown) => problemsOf(document, {}).map((p) => `${p.path}: ${p.message}`);
+
+  test('one pass: a schema problem and a wrong validator name and a bad JSONPath come together', () => {
+    const problems = all({ validators: { v: { url: 'ftp://x' } }, routes: [{ path: '/a', upstream: 'http://127.0.0.1:1', validator: 'w', identityHeaders: { 'X-A': '$[' } }] });
+    assert.ok(problems.includes('validators.v.url: must be an http or https URL'), problems.join('\n'));
+    assert.ok(problems.includes('routes[0].validator: names no configured validator "w"'), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('routes[0].identityHeaders.X-A: is not a valid RFC 9535 JSONPath')), problems.join('\n'));
+  });
+
+  test('a missing upstream says "is required"', () => {
+    assert.ok(all({ validators: MINIMAL.validators, routes: [{ path: '/a' }] }).some((p) => p.startsWith('routes[0].upstream: is required')));
+  });
+
+  test('a near miss of a known key gets a "did you mean"', () => {
+    const problems = all({ validator: { v: { url: 'https://as/x' } }, routes: [{ path: '/a', upstreem: 'http://127.0.0.1:1' }] });
+    assert.ok(problems.includes('validator: unknown key (did you mean validators?)'), problems.join('\n'));
+    assert.ok(problems.includes('routes[0].upstreem: unknown key (did you mean upstream?)'), problems.join('\n'));
+    assert.ok(all({ ...MINIMAL, zzz: 1 }).includes('zzz: unknown key'));
+  });
+
+  test('JSON syntax: one line with line and column, never V8\'s copy of the source', () => {
+    const text = '{\n  "validators": {},\n  "routes": [ , ]\n}';
+    assert.throws(() => parseConfigText(text, 'x.json'), (error: ConfigError) => {
+      assert.equal(error.problems.length, 1);
+      assert.match(error.problems[0]!.message, /^not valid JSON at line 3, column \d+: /);
+      assert.doesNotMatch(error.problems[0]!.message, /\n|"validators"/);
+      return true;
+    });
+  });
+
+  test('a multi-document YAML (a Kubernetes manifest) says so, without a library hint', () => {
+    assert.throws(() => parseConfigText('a: 1\n---\nb: 2\n', 'x.yaml'), (error: ConfigError) => {
+      assert.equal(error.problems[0]!.message, 'holds 2 YAML documents (separated by "---"); a configuration is one document (from a Kubernetes manifest, take the ConfigMap\'s tokengate.yaml)');
+      return true;
+    });
+  });
+
+  test('an alias to an anchor that does not exist is a problem, not a stack trace', () => {
+    assert.throws(() => parseConfigText('a: *nowhere\n', 'x.yaml'), ConfigError);
   });
 });
