@@ -148,7 +148,7 @@ describe('buildConfig: a minimal valid configuration', () => {
   test('a route without upstream is a decision-only route, valid only with forwardAuth', () => {
     hasProblem({ validators: MINIMAL.validators, routes: [{ path: '/a' }] }, 'routes[0].upstream', /is required/);
     const config = buildConfig({ validators: MINIMAL.validators, forwardAuth: { path: '/_tokengate/auth' }, routes: [{ path: '/a' }] }, {});
-    assert.equal(config.routes[0]!.upstream, null);
+    assert.equal(config.routes[0].upstream, null);
     assert.deepEqual(config.forwardAuth, { path: '/_tokengate/auth' });
   });
 
@@ -668,15 +668,15 @@ describe('problems a newcomer meets, each told once and plainly (regression: "A 
     const text = '{\n  "validators": {},\n  "routes": [ , ]\n}';
     assert.throws(() => parseConfigText(text, 'x.json'), (error: ConfigError) => {
       assert.equal(error.problems.length, 1);
-      assert.match(error.problems[0]!.message, /^not valid JSON at line 3, column \d+: /);
-      assert.doesNotMatch(error.problems[0]!.message, /\n|"validators"/);
+      assert.match(error.problems[0].message, /^not valid JSON at line 3, column \d+: /);
+      assert.doesNotMatch(error.problems[0].message, /\n|"validators"/);
       return true;
     });
   });
 
   test('a multi-document YAML (a Kubernetes manifest) says so, without a library hint', () => {
     assert.throws(() => parseConfigText('a: 1\n---\nb: 2\n', 'x.yaml'), (error: ConfigError) => {
-      assert.equal(error.problems[0]!.message, 'holds 2 YAML documents (separated by "---"); a configuration is one document (from a Kubernetes manifest, take the ConfigMap\'s tokengate.yaml)');
+      assert.equal(error.problems[0].message, 'holds 2 YAML documents (separated by "---"); a configuration is one document (from a Kubernetes manifest, take the ConfigMap\'s tokengate.yaml)');
       return true;
     });
   });
