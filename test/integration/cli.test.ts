@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprintOf, tokenKey } from '../../src/cache/key.js';
@@ -76,12 +76,23 @@ describe('check', { concurrency: true }, () => {
   after(() => dir?.remove());
 
   for (const example of EXAMPLES) {
-    test(`examples/${example} is valid: exit 0`, async () => {
-      const result = await runCli(['check', '--config', join('examples', example)]);
+    const text = readFileSync(join(REPO, 'examples', example), 'utf8');
+    const variables = [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)].map((m) => m[1]!))];
+    test(`examples/${example} is valid once its variables are set: exit 0`, async () => {
+      const result = await runCli(['check', '--config', join('examples', example)], { env: Object.fromEntries(variables.map((name) => [name, `value-of-${name}`])) });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stderr, '');
       assert.match(result.stdout, new RegExp(`^examples/${example.replace('.', '\\.')}: valid \\(`));
       assertNoStack(result);
+    });
+    test(`examples/${example}: no secret has a default (check names each unset variable), nothing binds the demo's port, the schema is referenced`, async () => {
+      assert.doesNotMatch(text, /\$\{[A-Za-z_][A-Za-z0-9_]*:-/, 'a default would let check pass and serve send it');
+      assert.doesNotMatch(text, /port: 8080\b/);
+      assert.match(text, /^# yaml-language-server: \$schema=\.\.\/tokengate\.schema\.json$/m);
+      if (variables.length === 0) return;
+      const result = await runCli(['check', '--config', join('examples', example)]);
+      assert.equal(result.code, 1);
+      for (const name of variables) assert.match(result.stderr, new RegExp(`environment variable ${name} is not set and has no default`));
     });
   }
 
@@ -543,6 +554,25 @@ describe('demo', () => {
     const refused = await fetch(apiUrl, { headers: { Authorization: 'Bearer made-up-token' } });
     assert.equal(refused.status, 401);
     await refused.body?.cancel();
+
+    // From the demo to the next steps: the printed configuration, probe and the admin port.
+    const file = /^\s*configuration\s+(\S+demo\.yaml)\s*$/m.exec(out)?.[1];
+    assert.ok(file !== undefined, out);
+    const checked = await runCli(['check', '--config', file]);
+    assert.equal(checked.code, 0, checked.stderr);
+    const probeLine = /^\s*bin\/tokengate (probe --config \S+ --validator demo-as --token \S+)\s*$/m.exec(out)?.[1];
+    assert.ok(probeLine !== undefined, out);
+    const probed = await runCli(probeLine.split(' '));
+    assert.equal(probed.code, 0, probed.stdout + probed.stderr);
+    assert.ok(lines(probed.stdout).includes('decision: valid'), probed.stdout);
+    const adminUrl = /^\s*admin\s+(http:\/\/127\.0\.0\.1:\d+)\s/m.exec(out)?.[1];
+    assert.ok(adminUrl !== undefined, out);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    assert.match(metrics, /^tokengate_requests_total\{face="proxy",route="\/api",outcome="allow"\} 1$/m);
+    const revoked = await fetch(`${adminUrl}/revoke`, { method: 'POST', body: JSON.stringify({ token }) });
+    assert.deepEqual(await revoked.json(), { forgotten: 1, validators: 2, everywhere: false });
+    assert.match(out, new RegExp(`seed-style endpoint\\s+http://127\\.0\\.0\\.1:\\d+/uat/se/storel/GetUserDetails\\?api_key=demo-api-key`));
+    assert.match(out, /introspection\s+http:\/\/127\.0\.0\.1:\d+\/token\/introspection/);
 
     cli.signal('SIGINT');
     const result = await cli.exit(5_000);
