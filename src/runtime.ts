@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig, RouteConfig } from './config/compile.js';
 import { SharedCache } from './cache/redis.js';
 import type { FaceName } from './faces/exchange.js';
+import { FormBudget } from './faces/form-inspection.js';
 import { closeUpstreamPools, createUpstreamPools, type UpstreamPools } from './faces/upstream.js';
 import type { GatewayMetrics, RequestCounts } from './observability/metrics.js';
 import { createClientResolver, type ClientResolver } from './http/client-address.js';
@@ -18,6 +19,8 @@ import { closeValidatorStates, createValidatorStates } from './validators/state.
 export interface Runtime extends Core {
   /** Who the client of a request is (trustedProxies). */
   readonly clientResolver: ClientResolver;
+  /** Form bytes held while a form body is read before the decision. */
+  readonly formBudget: FormBudget;
   /** The upstream pool of each proxied route, by route index. */
   readonly upstreams: UpstreamPools;
   /** The request counters of a face and route (`null`: no route matched). */
@@ -41,6 +44,7 @@ export function createRuntime(config: GatewayConfig, log: Logger, metrics: Gatew
     counts: countsByRoute(config, metrics),
     clients: new ClientBudgets({ ...config.server.clientLimits, invalidTokensPerMinute: config.server.invalidTokensPerMinute }),
     clientResolver: createClientResolver(config.server.trustedProxies),
+    formBudget: previous?.formBudget ?? new FormBudget(),
   };
   return runtime;
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessLog } from '../observability/access-log.js';
 import { normalizePath, parseTarget } from '../pipeline/match-route.js';
 import type { Runtime } from '../runtime.js';
+import { onClosingConnection } from './exchange.js';
 import { answerForwardAuth } from './forward-auth.js';
 import { proxyRequest, refuseBadTarget } from './proxy.js';
 import { answerValidationEndpoint } from './validation-endpoint.js';
@@ -19,6 +20,8 @@ function isUnder(path: string, prefix: string): boolean {
 
 export function createRequestHandler(current: () => Runtime, access: AccessLog): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    // Pipelined behind a refusal that closes the connection: the client's next request is not served.
+    if (onClosingConnection(req)) return void res.destroy();
     const runtime = current();
     const config = runtime.config;
     const target = parseTarget(req.url ?? '');

@@ -32,6 +32,14 @@ export function requestIdOf(req: IncomingMessage): string {
   return requestIdFor(rawHeader(req.rawHeaders, 'x-request-id'));
 }
 
+/** Set on a connection whose refusal closes it: requests pipelined behind it are not served. */
+const CLOSING = Symbol('closing after a refusal');
+
+/** Whether `req` came on a connection that a refusal is closing (pipelined after it). */
+export function onClosingConnection(req: IncomingMessage): boolean {
+  return (req.socket as { [CLOSING]?: boolean })[CLOSING] === true;
+}
+
 /** A request whose body has not all arrived yet (answering it must not wait for the rest). */
 function hasUnreadBody(req: IncomingMessage): boolean {
   if (req.complete) return false;
@@ -115,7 +123,10 @@ export abstract class Exchange implements Question, AccessEntry {
    */
   respond(): void {
     const response = this.slot.response!;
-    if (hasUnreadBody(this.req)) this.res.shouldKeepAlive = false;
+    if (hasUnreadBody(this.req)) {
+      this.res.shouldKeepAlive = false;
+      (this.req.socket as { [CLOSING]?: boolean })[CLOSING] = true;
+    }
     this.res.setHeader('x-request-id', this.requestId);
     sendPrepared(this.res, response, this.req.method === 'HEAD');
     this.finish(response.status);
@@ -128,8 +139,16 @@ export abstract class Exchange implements Question, AccessEntry {
     runtime.metrics.request(runtime.counts(this.face, this.route), this.slot.outcome, this.slot.reason);
   }
 
-  /** The request body, at most `limit` bytes, then `then(body)`; a larger one is refused with 413. */
+  /**
+   * The request body, at most `limit` bytes, then `then(body)`; a larger one is refused with 413.
+   * The bytes held are budgeted per client and in all (FormBudget): beyond, 429 without reading.
+   */
   readBody(limit: number, declaredLength: string | undefined, then: (body: Buffer) => void): void {
+    const reserved = Math.min(limit, declaredLength === undefined ? limit : Number(declaredLength) || 0);
+    const client = this.client;
+    const budget = this.runtime.formBudget;
+    if (!budget.acquire(client, reserved)) return this.refuseWith('form_budget_exceeded');
+    this.res.once('close', () => budget.release(client, reserved));
     readBounded(this.req, limit, declaredLength).then(then, (error: unknown) => {
       if (error instanceof BodyTooLargeError) this.refuseWith('form_body_too_large');
       else this.res.destroy(); // the client went away mid-body: nobody to answer

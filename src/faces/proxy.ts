@@ -4,10 +4,9 @@
  * listener and the access log's entry, so the hot path allocates little beyond it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mediaTypeOf } from '../http/media-type.js';
 import { CONFLICTING_OVERRIDES, methodOverrideOf } from '../http/method-override.js';
 import { readInboundHeaders, removePair, type InboundHeaders } from '../http/request-headers.js';
-import { removeParam } from '../http/urlencoded.js';
+import { paramValues, removeParam } from '../http/urlencoded.js';
 import type { AccessLog } from '../observability/access-log.js';
 import { attachIdentity } from '../pipeline/attach-identity.js';
 import type { Decision } from '../pipeline/decision.js';
@@ -15,15 +14,15 @@ import { refuse } from '../pipeline/index.js';
 import { matchRoute } from '../pipeline/match-route.js';
 import type { Runtime } from '../runtime.js';
 import { Exchange, requestIdFor, requestIdOf } from './exchange.js';
+import { bodyKindOf, formMethodOverride, MAX_FORM_BYTES, watchForOverridePart } from './form-inspection.js';
 import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener } from './upstream.js';
-
-/** The most of a form body read to look for `access_token` (RFC 6750 §2.2). */
-export const MAX_FORM_BYTES = 1024 * 1024;
 
 class ProxyExchange extends Exchange implements UpstreamListener {
   readonly face = 'proxy';
   inbound: InboundHeaders | null = null;
   formBody: Buffer | null = null;
+  /** A multipart body: watched for a `_method` part. */
+  watchMultipart = false;
 
   protected override forwardedFor(): string | undefined {
     return this.inbound === null ? super.forwardedFor() : this.inbound.forwardedFor;
@@ -85,13 +84,23 @@ export function proxyRequest(runtime: Runtime, req: IncomingMessage, res: Server
   ex.authorization = inbound.authorization;
   ex.authorizationCount = inbound.authorizationCount;
 
-  if (route.auth !== 'none' && route.tokenFrom.form && isFormPost(ex.method, inbound.contentType)) {
+  const hasBody = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0');
+  const kind = hasBody && ex.method !== 'GET' && ex.method !== 'HEAD' ? bodyKindOf(inbound.contentType) : 'other';
+  if (kind === 'urlencoded' && (route.auth !== 'none' || !route.methodOverride)) {
     ex.readBody(MAX_FORM_BYTES, inbound.contentLength, (body) => {
+      const form = body.toString('latin1');
+      // A `_method` in the body must name the method the route was chosen for, or be refused.
+      const override = formMethodOverride(form);
+      if (override !== null && (!route.methodOverride || override !== (methodOverrideOf(req.rawHeaders, ex.query) ?? ex.method))) return ex.refuseWith('method_override_refused');
+      // RFC 6750 §2: a token where the route does not take one is refused, not passed on.
+      if (route.auth !== 'none' && !route.tokenFrom.form && paramValues(form, 'access_token').length > 0) return ex.refuseWith('token_source_not_allowed');
       ex.formBody = body;
-      ex.form = body.toString('latin1');
+      if (route.auth !== 'none' && route.tokenFrom.form) ex.form = form;
       ex.decide(forwardOrRespond);
     });
   } else {
+    // Its value cannot be read as it streams, so a `_method` part is refused on every route.
+    ex.watchMultipart = kind === 'multipart';
     ex.decide(forwardOrRespond);
   }
 
@@ -120,10 +129,13 @@ function forward(ex: ProxyExchange, decision: Decision): void {
   headers.push('x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`, 'x-forwarded-proto', 'http', 'x-request-id', ex.requestId);
   if (inbound.host !== undefined) headers.push('x-forwarded-host', inbound.host);
 
-  UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId, route.upstreamTimeoutMs);
-}
-
-/** RFC 6750 §2.2: a form token comes only in an application/x-www-form-urlencoded body of a method with body semantics. */
-function isFormPost(method: string, contentType: string | undefined): boolean {
-  return method !== 'GET' && method !== 'HEAD' && mediaTypeOf(contentType) === 'application/x-www-form-urlencoded';
+  const call = UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId, route.upstreamTimeoutMs);
+  if (ex.watchMultipart) {
+    // Cut off before the backend has the whole body, so that it never acts on the override.
+    watchForOverridePart(ex.req, () => {
+      call.cancel();
+      if (!ex.res.headersSent) ex.refuseWith('method_override_refused');
+      else ex.res.destroy();
+    });
+  }
 }

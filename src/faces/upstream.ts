@@ -85,6 +85,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #status = 0;
   #done = false;
   #deadline: NodeJS.Timeout | null = null;
+  #timeoutMs = 0;
 
   private constructor(res: ServerResponse, listener: UpstreamListener, requestId: string) {
     this.#res = res;
@@ -93,12 +94,22 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   /** `timeoutMs`: until the backend's answer (its status line and headers) must have begun. */
-  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string, timeoutMs: number): void {
+  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string, timeoutMs: number): UpstreamCall {
     const call = new UpstreamCall(res, listener, requestId);
     // A client that goes away ends the upstream call too (not `once`: no wrapper per request).
     res.on('close', call.#onClientClose);
+    call.#timeoutMs = timeoutMs;
     call.#deadline = setTimeout(call.#onDeadline, timeoutMs);
     pool.dispatch({ method: req.method!, path, headers, body }, call);
+    return call;
+  }
+
+  /** Ends the call from the gateway's side (the request turned out to be refused): the listener is not told. */
+  cancel(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stopDeadline();
+    this.#abort?.(new Error('refused by the gateway'));
   }
 
   #stopDeadline(): void {
@@ -123,7 +134,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
-    if (this.#done) abort(deadlineError());
+    if (this.#done) abort(new Error('ended before it connected'));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -135,11 +146,34 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     return true;
   }
 
+  /**
+   * With back-pressure from a client that reads slowly, the backend's answer waits; a client that
+   * makes no progress for the answer deadline is cut off (nginx's send_timeout), so that it cannot
+   * hold a backend connection for ever (undici's body timeout does not run while paused).
+   */
   onData(chunk: Buffer): boolean {
     if (this.#res.write(chunk)) return true;
-    this.#res.once('drain', this.#resume!);
+    this.#res.once('drain', this.#onDrain);
+    this.#deadline = setTimeout(this.#onStalled, this.#timeoutMs);
     return false;
   }
+
+  #onDrain = (): void => {
+    this.#stopDeadline();
+    this.#resume?.();
+  };
+
+  #onStalled = (): void => {
+    this.#deadline = null;
+    if (this.#done) return;
+    this.#done = true;
+    this.#abort?.(new Error('the client stopped reading'));
+    // A reset: a close would wait behind the unread bytes, which this client is not reading.
+    const socket = this.#res.socket;
+    if (socket !== null && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+    else this.#res.destroy();
+    this.#listener.upstreamDone(this.#status, 'upstream_timeout');
+  };
 
   onComplete(): void {
     if (this.#done) return;

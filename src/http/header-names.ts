@@ -10,10 +10,24 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Request fields never copied upstream: hop-by-hop ones, those undici sets itself, and the
- * gateway's own (X-Forwarded-*, and X-Request-Id: the client's when it is a plain token, else a new one).
+ * What a client may not say for the gateway: who the client is and where the request came in
+ * (backends behind a proxy believe Forwarded, X-Real-IP, True-Client-IP and their kin), and which
+ * path it is really for (X-Original-URL and X-Rewrite-URL make IIS URL Rewrite, and Symfony and Zend
+ * before CVE-2018-14773, serve another path than the one the route was chosen for).
  */
-export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const GATEWAY_CLAIMS = [
+  'forwarded', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-prefix', 'x-forwarded-ssl', 'x-forwarded-scheme', 'x-forwarded-protocol',
+  'x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
+  'x-original-url', 'x-rewrite-url', 'x-original-uri',
+];
+
+/**
+ * Request fields never copied upstream: hop-by-hop ones, those undici sets itself, the gateway's
+ * own (X-Forwarded-For/-Proto/-Host, X-Request-Id: the client's when it is a plain token, else a new
+ * one), and what a client may not claim (GATEWAY_CLAIMS). Matched in canonical form (any case, "_"
+ * for "-").
+ */
+export const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', ...GATEWAY_CLAIMS]);
 
 /**
  * Method-override conventions (Express method-override, Rails, Symfony, Google APIs): a backend that

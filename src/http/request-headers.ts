@@ -52,7 +52,10 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
     const name = raw[i];
     const value = raw[i + 1];
     const lower = name.toLowerCase();
-    if (notForwarded.has(lower)) {
+    // "_" for "-": a CGI-style backend (Rack, WSGI, PHP) reads X_Forwarded_For as X-Forwarded-For.
+    const canonical = lower.includes('_') ? canonicalHeaderName(lower) : lower;
+    if (notForwarded.has(canonical)) {
+      if (canonical !== lower) continue; // another spelling of a name the gateway owns: dropped, never read
       switch (lower) {
         case 'connection':
           connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
@@ -72,7 +75,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
       }
       continue;
     }
-    if (identityNames.has(lower.includes('_') ? canonicalHeaderName(lower) : lower)) continue;
+    if (identityNames.has(canonical)) continue;
     switch (lower) {
       case 'authorization':
         if (inbound.authorizationCount++ === 0) {

@@ -45,6 +45,7 @@ export const REASONS = {
   ambiguous_path: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The request path would pick another route if read without case or ";" parameters; use the path as the API spells it.' },
   original_request_unclear: { outcome: 'deny', status: 400, type: 'InvalidRequestError', message: 'The question names its original request in conflicting ways (two conventions that disagree, or a header sent twice).' },
   form_body_too_large: { outcome: 'deny', status: 413, type: 'PayloadTooLargeError', message: 'The form body is too large to look for an access token in.' },
+  form_budget_exceeded: { outcome: 'deny', status: 429, type: 'TooManyRequestsError', message: 'Too many form bodies are waiting to be read; try again later.', retryAfter: 1 },
   several_selector_values: { ...INVALID_REQUEST, message: 'The header that selects the validator was sent more than once or with several values.' },
   method_override_refused: { ...INVALID_REQUEST, message: 'The request names several method overrides, or one that the route it names does not honour.' },
 

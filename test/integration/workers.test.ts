@@ -340,7 +340,7 @@ ${extraRoutes.map((path) => `  - path: ${path}\n    upstream: ${backend.url}\n`)
       'the "configuration refused" line',
     );
     assert.equal(refused.pid, cli.child.pid, 'logged by the primary');
-    assert.ok(Array.isArray(refused.problems) && refused.problems.includes('routes[0].upstreem: unknown key'), JSON.stringify(refused));
+    assert.ok(Array.isArray(refused.problems) && refused.problems.includes('routes[0].upstreem: unknown key (did you mean upstream?)'), JSON.stringify(refused));
     assert.ok(cli.running, 'the primary still runs');
     for (const pid of current) assert.ok(isAlive(pid), `worker ${pid} still runs`);
 

@@ -70,6 +70,7 @@ const rows: Row[] = [
   { id: 'bad_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'ambiguous_path', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'form_body_too_large', status: 413, type: 'PayloadTooLargeError', challenge: undefined },
+  { id: 'form_budget_exceeded', status: 429, type: 'TooManyRequestsError', challenge: undefined },
   { id: 'original_request_unclear', status: 400, type: 'InvalidRequestError', challenge: undefined },
   { id: 'upstream_unreachable', status: 502, type: 'UpstreamError', challenge: undefined },
   { id: 'upstream_timeout', status: 504, type: 'UpstreamError', challenge: undefined },
@@ -96,7 +97,7 @@ describe('renderAnswers: SPEC section 4 rows, from the reason table', () => {
         assert.equal(one(prepared, 'content-length'), String(prepared.body.length));
         assert.equal(one(prepared, 'cache-control'), 'no-store');
       });
-      const retryAfter = row.status === 503 ? String(RETRY_AFTER_SECONDS) : row.id === 'invalid_token_rate_exceeded' ? '60' : row.id === 'client_validation_budget_exceeded' ? '1' : undefined;
+      const retryAfter = row.status === 503 ? String(RETRY_AFTER_SECONDS) : row.id === 'invalid_token_rate_exceeded' ? '60' : row.id === 'client_validation_budget_exceeded' || row.id === 'form_budget_exceeded' ? '1' : undefined;
       test(retryAfter === undefined ? 'no retry-after' : `retry-after ${retryAfter}`, () => {
         assert.deepEqual(values(prepared, 'retry-after'), retryAfter === undefined ? [] : [retryAfter]);
       });

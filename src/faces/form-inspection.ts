@@ -1,0 +1,79 @@
+/**
+ * What a form body may carry that is the gateway's business, not the backend's: an `access_token`
+ * (RFC 6750 §2.2: a token where the route does not take one is refused) and a `_method` field
+ * (Rails, Laravel and Symfony route `POST` with `_method=DELETE` in a urlencoded or multipart body
+ * as a DELETE, past a route whose DELETE needs more). A urlencoded body is read before the
+ * decision (bounded, and budgeted per client and in all, so no client can make the gateway hold
+ * its memory); a multipart body is streamed and watched for a `_method` part, and the upstream call
+ * is cut off the moment one appears, before the backend has the whole body.
+ */
+import { METHOD_OVERRIDE_PARAM } from '../http/header-names.js';
+import { mediaTypeOf } from '../http/media-type.js';
+import { paramValues } from '../http/urlencoded.js';
+
+/** The most of one urlencoded body read before the decision. */
+export const MAX_FORM_BYTES = 1024 * 1024;
+/** Form bytes one client may have waiting in the gateway at once, and all clients together. */
+const CLIENT_FORM_BUDGET = 4 * MAX_FORM_BYTES;
+const TOTAL_FORM_BUDGET = 64 * MAX_FORM_BYTES;
+
+export type BodyKind = 'urlencoded' | 'multipart' | 'other';
+
+/** RFC 6750 §2.2, RFC 7578: what a request body is, for the gateway's purposes. */
+export function bodyKindOf(contentType: string | undefined): BodyKind {
+  const type = mediaTypeOf(contentType);
+  return type === 'application/x-www-form-urlencoded' ? 'urlencoded' : type === 'multipart/form-data' ? 'multipart' : 'other';
+}
+
+/** Bytes of form bodies being held, per client and in all. */
+export class FormBudget {
+  readonly #held = new Map<string, number>();
+  #total = 0;
+
+  /** Reserves `bytes` for `client`; `false` (nothing reserved) when either budget would be exceeded. */
+  acquire(client: string, bytes: number): boolean {
+    const held = this.#held.get(client) ?? 0;
+    if (held + bytes > CLIENT_FORM_BUDGET || this.#total + bytes > TOTAL_FORM_BUDGET) return false;
+    this.#held.set(client, held + bytes);
+    this.#total += bytes;
+    return true;
+  }
+
+  release(client: string, bytes: number): void {
+    const left = (this.#held.get(client) ?? bytes) - bytes;
+    if (left <= 0) this.#held.delete(client);
+    else this.#held.set(client, left);
+    this.#total = Math.max(0, this.#total - bytes);
+  }
+}
+
+/** The method a urlencoded body's `_method` field names (upper case), `null` when none; several that disagree: ''. */
+export function formMethodOverride(form: string): string | null {
+  const values = paramValues(form, METHOD_OVERRIDE_PARAM);
+  if (values.length === 0) return null;
+  const first = values[0]?.trim().toUpperCase() ?? '';
+  return values.every((value) => value?.trim().toUpperCase() === first) ? first : '';
+}
+
+/** A multipart part named `_method` (RFC 7578 §4.2 `name` parameter, quoted or not, as Rack reads it). */
+const OVERRIDE_PART = /\bname\s*=\s*(?:"_method"|_method(?=[\s;]|$))/im;
+/** Enough of the previous chunk to find a part header cut in two. */
+const CARRY = 64;
+
+/**
+ * Calls `found` once if `body` (a multipart request streaming through) names a `_method` part.
+ * It listens beside whoever reads the body; it neither reads nor buffers more than CARRY bytes.
+ */
+export function watchForOverridePart(body: NodeJS.EventEmitter, found: () => void): void {
+  let tail = '';
+  const onData = (chunk: Buffer) => {
+    const text = tail + chunk.toString('latin1');
+    if (OVERRIDE_PART.test(text)) {
+      body.off('data', onData);
+      found();
+      return;
+    }
+    tail = text.slice(-CARRY);
+  };
+  body.on('data', onData);
+}
