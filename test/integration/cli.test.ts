@@ -77,7 +77,7 @@ describe('check', { concurrency: true }, () => {
 
   for (const example of EXAMPLES) {
     const text = readFileSync(join(REPO, 'examples', example), 'utf8');
-    const variables = [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)].map((m) => m[1]!))];
+    const variables = [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g)].map((m) => m[1]))];
     test(`examples/${example} is valid once its variables are set: exit 0`, async () => {
       const result = await runCli(['check', '--config', join('examples', example)], { env: Object.fromEntries(variables.map((name) => [name, `value-of-${name}`])) });
       assert.equal(result.code, 0, result.stderr);
