@@ -13,9 +13,26 @@ import { buildConfig } from '../dist/config/load.js';
 import { tokenKey } from '../dist/cache/key.js';
 import { ResultCache } from '../dist/cache/memory.js';
 import { clockNow } from '../dist/cache/token-result.js';
-import { SEED_USER_INFO } from '../dist/demo/seed-endpoint.js';
-import { toTokenResult } from '../dist/pipeline/validate.js';
+import { toVerdict } from '../dist/pipeline/validate.js';
 import { judgeAnswer } from '../dist/validators/judge.js';
+
+/** The seed's sample 200 body (seed/000_ca09daffd2667acd.txt); the test fixtures hold the same. */
+const SEED_USER_INFO = {
+  type: 'userWsDTO',
+  uid: 'abcd23456',
+  accontManagerEmail: 'ajdoe@marketplace.se',
+  accontManagerName: 'John Doe',
+  accontManagerPhone: ['034534534'],
+  accounts: [
+    { name: 'Adam Phils', uid: '100004567' },
+    { name: 'Duffy woöf', uid: '100004444' },
+  ],
+  active: true,
+  email: 'jason.borne@marketplace.se',
+  firstName: 'Jason',
+  lastLoginDate: '2020-04-16T05:14:17-0400',
+  lastName: 'öhlundi',
+};
 
 const entries = Number(process.argv[2] ?? 1_000_000);
 const headerCount = process.argv.includes('--headers') ? Number(process.argv[process.argv.indexOf('--headers') + 1]) : 4;
@@ -23,7 +40,8 @@ const IDENTITY = { 'X-User-Id': 'uid', 'X-User-Email': '$.email', 'X-User-Last-N
 const identityHeaders = Object.fromEntries(Object.entries(IDENTITY).slice(0, headerCount));
 
 const config = buildConfig({
-  validators: { seed: { url: 'http://127.0.0.1:1/GetUserDetails', cache: { maxEntries: entries } } },
+  // A byte bound out of the way: this measures what a million results cost, not the bound.
+  validators: { seed: { url: 'http://127.0.0.1:1/GetUserDetails', cache: { maxEntries: entries, maxBytes: 2 ** 40 } } },
   routes: [{ path: '/orders', upstream: 'http://127.0.0.1:2', identityHeaders }],
 });
 const validator = config.validators.get('seed');
@@ -34,7 +52,7 @@ const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 gc();
 const before = process.memoryUsage();
 
-const cache = new ResultCache(entries);
+const cache = new ResultCache(entries, validator.cache.maxBytes);
 const now = Date.now();
 for (let i = 0; i < entries; i++) {
   // A distinct user per token, as a validator would answer it.
@@ -49,7 +67,7 @@ for (let i = 0; i < entries; i++) {
     }),
   );
   const judgement = judgeAnswer({ status: 200, mediaType: 'application/json', body }, validator, now / 1000);
-  cache.set(tokenKey('seed', `token-${i}-${'x'.repeat(24)}`), toTokenResult(judgement, validator, now, () => undefined), clockNow());
+  cache.set(tokenKey('seed', `token-${i}-${'x'.repeat(24)}`), toVerdict(judgement, validator, now, () => undefined), clockNow());
 }
 gc();
 // Steady state: what the process holds once V8's memory reducer has run, as a long-running gateway would.

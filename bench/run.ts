@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hasWrk, runLoad, type LoadResult, type Workload } from './lib/load.js';
-import { authRequestConfig, nginxBinary, readLogLines, startNginx, stubConfig } from './lib/nginx.js';
+import { nginxAuthRequestConfig } from '../test/fixtures/nginx.js';
+import { authRequestConfig, forwardAuthHttp, nginxBinary, readLogLines, startNginx, stubConfig } from './lib/nginx.js';
 import { cpuSeconds, freePort, startChild, waitForHttp, type Child } from './lib/processes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,13 +80,54 @@ async function startStubs(): Promise<Stubs> {
 }
 
 // ---- contenders ----
-type ContenderKind = 'bare' | 'bare-dispatch' | 'tokengate-none' | 'tokengate' | 'tokengate-nocache' | 'nginx-auth' | 'nginx-auth-cache';
+type ContenderKind =
+  | 'bare' | 'bare-dispatch' | 'tokengate-none' | 'tokengate' | 'tokengate-nocache' | 'nginx-auth' | 'nginx-auth-cache'
+  | 'nginx-fa-stub' | 'nginx-fa-tokengate' | 'nginx-fa-tokengate-nocache';
 
-async function startContender(kind: ContenderKind, stubs: Stubs, slowValidator: boolean): Promise<{ url: string; child: Child }> {
+interface Contender {
+  readonly url: string;
+  /** The processes whose CPU the row counts (nginx and its decision endpoint for forward-auth rows). */
+  readonly children: readonly Child[];
+}
+
+/** tokengate as a process: `serve` on a JSON configuration, its log to a file as in production. */
+async function startTokengate(port: number, config: Record<string, unknown>): Promise<Child> {
+  const file = join(scratch, `tokengate-${port}.json`);
+  // One load generator is one client: its per-client budget would throttle the miss rows.
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port, clientLimits: { validatorCallsInFlight: 100_000, validatorCallsPerSecond: 1_000_000 } }, ...config }));
+  const { openSync } = await import('node:fs');
+  return startChild(process.execPath, [join(root, 'bin/tokengate'), 'serve', '--config', file], { stdout: openSync(join(scratch, `tokengate-${port}.log`), 'a') });
+}
+
+/** nginx auth_request in front of a decision endpoint, configured as README's forward-auth section says. */
+async function startForwardAuth(kind: 'nginx-fa-stub' | 'nginx-fa-tokengate' | 'nginx-fa-tokengate-nocache', port: number, stubs: Stubs, validator: string): Promise<Child[]> {
+  const decisionPort = await freePort();
+  const decision =
+    kind === 'nginx-fa-stub'
+      ? tsxNode('bench/decision-stub.ts', String(decisionPort))
+      : await startTokengate(decisionPort, {
+          forwardAuth: { path: '/_tokengate/auth' },
+          validators: { seed: { url: `http://${validator}${VALIDATOR_PATH}`, ...(kind === 'nginx-fa-tokengate-nocache' ? { cache: { ttlSeconds: 0, negativeTtlSeconds: 0 } } : {}) } },
+          routes: [{ path: '/orders', identityHeaders: { 'X-User-Id': 'uid', 'X-User-Email': '$.email' } }],
+        });
+  await waitForHttp(`http://127.0.0.1:${decisionPort}/_tokengate/auth`);
+  const dir = join(scratch, `${kind}-${port}`);
+  const http = forwardAuthHttp(nginxAuthRequestConfig({ decision: `127.0.0.1:${decisionPort}`, backendUrl: `http://${stubs.backend}`, identityHeaders: ['X-User-Id', 'X-User-Email'], listen: `127.0.0.1:${port}` }), dir);
+  const peer = startNginx(nginx!, dir, http);
+  return [peer, decision];
+}
+
+async function startContender(kind: ContenderKind, stubs: Stubs, slowValidator: boolean): Promise<Contender> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const validator = slowValidator ? stubs.slowValidator : stubs.validator;
   let child: Child;
+  if (kind === 'nginx-fa-stub' || kind === 'nginx-fa-tokengate' || kind === 'nginx-fa-tokengate-nocache') {
+    const pair = await startForwardAuth(kind, port, stubs, validator);
+    children.push(...pair);
+    await waitForHttp(`${url}/orders/1`);
+    return { url, children: pair };
+  }
   switch (kind) {
     case 'bare':
     case 'bare-dispatch':
@@ -98,28 +140,20 @@ async function startContender(kind: ContenderKind, stubs: Stubs, slowValidator: 
       break;
     }
     default: {
-      const file = join(scratch, `tokengate-${port}.json`);
       const cache = kind === 'tokengate-nocache' ? { ttlSeconds: 0, negativeTtlSeconds: 0 } : undefined;
-      writeFileSync(
-        file,
-        JSON.stringify({
-          server: { host: '127.0.0.1', port },
-          validators: { seed: { url: `http://${validator}${VALIDATOR_PATH}`, ...(cache === undefined ? {} : { cache }) } },
-          routes: [
-            kind === 'tokengate-none'
-              ? { path: '/orders', upstream: `http://${stubs.backend}`, auth: 'none' }
-              : { path: '/orders', upstream: `http://${stubs.backend}`, identityHeaders: { 'X-User-Id': 'uid', 'X-User-Email': '$.email' } },
-          ],
-        }),
-      );
-      // The access log stays on, written to a file as in production.
-      const { openSync } = await import('node:fs');
-      child = startChild(process.execPath, [join(root, 'bin/tokengate'), 'serve', '--config', file], { stdout: openSync(join(scratch, `tokengate-${port}.log`), 'a') });
+      child = await startTokengate(port, {
+        validators: { seed: { url: `http://${validator}${VALIDATOR_PATH}`, ...(cache === undefined ? {} : { cache }) } },
+        routes: [
+          kind === 'tokengate-none'
+            ? { path: '/orders', upstream: `http://${stubs.backend}`, auth: 'none' }
+            : { path: '/orders', upstream: `http://${stubs.backend}`, identityHeaders: { 'X-User-Id': 'uid', 'X-User-Email': '$.email' } },
+        ],
+      });
     }
   }
   children.push(child);
   await waitForHttp(`${url}/orders/1`);
-  return { url, child };
+  return { url, children: [child] };
 }
 
 // ---- scenarios ----
@@ -145,6 +179,9 @@ const SCENARIOS: Scenario[] = [
   { name: 'tg-pool-10ms-nocache', contender: 'tokengate-nocache', workload: 'pool', slowValidator: true, what: 'tokengate, caching off, 10,000 Zipf tokens, 10 ms validator' },
   { name: 'nginx-cache-pool-10ms', contender: 'nginx-auth-cache', workload: 'pool', slowValidator: true, what: 'nginx auth_request + proxy_cache, 10,000 Zipf tokens, 10 ms validator' },
   { name: 'tg-invalid', contender: 'tokengate', workload: 'invalid', slowValidator: false, what: 'tokengate, 1,000 invalid tokens (401)' },
+  { name: 'fa-stub', contender: 'nginx-fa-stub', workload: 'hot', slowValidator: false, what: 'nginx auth_request -> a bare Node decision stub (forward-auth yardstick)' },
+  { name: 'fa-tg-hit', contender: 'nginx-fa-tokengate', workload: 'hot', slowValidator: false, what: 'nginx auth_request -> tokengate forward-auth, cache hit' },
+  { name: 'fa-tg-nocache', contender: 'nginx-fa-tokengate-nocache', workload: 'hot', slowValidator: false, what: 'nginx auth_request -> tokengate forward-auth, caching off' },
   { name: 'nginx-auth-invalid', contender: 'nginx-auth', workload: 'invalid', slowValidator: false, what: 'nginx auth_request, 1,000 invalid tokens (401)' },
 ];
 
@@ -161,12 +198,13 @@ interface Measured extends LoadResult {
 async function measure(scenario: Scenario, stubs: Stubs): Promise<Measured> {
   const callsBefore = await stubs.validatorCalls(scenario.slowValidator);
   const tokensBefore = (await stubs.backendTokens()).length;
-  const { url, child } = await startContender(scenario.contender, stubs, scenario.slowValidator);
+  const { url, children: processes } = await startContender(scenario.contender, stubs, scenario.slowValidator);
+  const cpuOf = async () => (await Promise.all(processes.map((p) => cpuSeconds(p.pid)))).reduce((a, b) => a + b, 0);
   try {
     await runLoad({ url, workload: scenario.workload, seconds: WARMUP, connections: CONNECTIONS, scratchDir: scratch });
-    const cpuBefore = await cpuSeconds(child.pid);
+    const cpuBefore = await cpuOf();
     const load = await runLoad({ url, workload: scenario.workload, seconds: SECONDS, connections: CONNECTIONS, scratchDir: scratch });
-    const cpu = (await cpuSeconds(child.pid)) - cpuBefore;
+    const cpu = (await cpuOf()) - cpuBefore;
     // Requests still in flight when the load stopped (waiting on a 10 ms validator) finish first.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const validatorCalls = (await stubs.validatorCalls(scenario.slowValidator)) - callsBefore;
@@ -181,7 +219,7 @@ async function measure(scenario: Scenario, stubs: Stubs): Promise<Measured> {
       cpuMicrosPerRequest: (cpu * 1e6) / load.requests,
     };
   } finally {
-    await child.stop();
+    await Promise.all(processes.map((p) => p.stop()));
   }
 }
 
@@ -246,6 +284,8 @@ function report(results: Measured[]): void {
   add('auth: none ≥ 0.95× bare', ratio(get('tg-none'), bare, 'requestsPerSecond'), (v) => v >= 0.95);
   add('cache-hit ≥ 1.4× nginx auth_request (no cache)', ratio(get('tg-hit'), get('nginx-auth'), 'requestsPerSecond'), (v) => v >= 1.4);
   add('p99 cache-hit ≤ 1.2× p99 auth: none', ratio(get('tg-hit'), get('tg-none'), 'p99Ms'), (v) => v <= 1.2);
+  targets.push({ text: '(for reference) forward-auth behind nginx, cache hit: tokengate decision vs the bare Node decision stub', value: fmt(ratio(get('fa-tg-hit'), get('fa-stub'), 'requestsPerSecond'), 2), met: null });
+  targets.push({ text: '(for reference) forward-auth behind nginx, caching off: tokengate decision vs the bare Node decision stub', value: fmt(ratio(get('fa-tg-nocache'), get('fa-stub'), 'requestsPerSecond'), 2), met: null });
   const pool = get('tg-pool-10ms');
   if (pool) targets.push({ text: 'pool, 10 ms validator: validator calls = distinct tokens', value: `${pool.validatorCalls} / ${pool.distinctTokens}`, met: pool.validatorCalls === pool.distinctTokens });
   const off = get('tg-nocache');

@@ -105,6 +105,13 @@ ${cacheRules}    }
 `;
 }
 
+/** A whole nginx.conf around the http-context directives README's forward-auth section gives. */
+export function forwardAuthHttp(directives: string, dir: string): string {
+  return `${common(dir)}http {
+${httpCommon(dir)}${directives}}
+`;
+}
+
 export function startNginx(binary: string, dir: string, config: string): Child {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'nginx.conf');
