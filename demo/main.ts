@@ -34,7 +34,8 @@ export async function runDemo(args: string[]): Promise<number> {
   const options = parseOptions(args, { port: { type: 'string', default: '8080' } }, '');
   const port = Number(options.port);
   if (!/^\d+$/.test(options.port ?? '') || port > 65535) throw new UsageError('--port must be a port number (0 for any free port)');
-  const adminPort = port === 0 || port === 65535 ? 0 : await freeOr(port + 1);
+  // Off the ports the examples use (8081, 9091): the demo and an example can run side by side.
+  const adminPort = port === 0 || port + 1000 > 65535 ? 0 : await freeOr(port + 1000);
 
   const authorizationServer = await startAuthorizationServer();
   const seed = await startSeedEndpoint({

@@ -10,7 +10,7 @@ import { commandHelp, parseOptions } from './args.js';
 export const DEMO_HELP = commandHelp(
   'demo [--port PORT]',
   'Starts, on 127.0.0.1, a real OAuth 2.0 authorization server (oidc-provider), a seed-style validation endpoint, a sample backend and the gateway, writes a ready demo.yaml and prints curl lines that work when pasted. Ctrl-C stops it all. Needs the development dependencies (npm ci).',
-  [['--port PORT', 'the gateway\'s port (default 8080; 0: any free port); the admin port is the next one up, or any free one']],
+  [['--port PORT', 'the gateway\'s port (default 8080; 0: any free port); the admin port is PORT + 1000 (9080), or any free one']],
 );
 
 const DEMO_ENTRY = new URL('../../demo/main.ts', import.meta.url);

@@ -9,7 +9,7 @@ import { fingerprintOf, tokenKey } from '../cache/key.js';
 import type { GatewayConfig, ValidatorConfig } from '../config/compile.js';
 import { loadConfigFile } from '../config/load.js';
 import { renderIdentity, type DroppedIdentityHeader } from '../identity/plan.js';
-import { callValidator, createValidatorPool, ValidatorCallError, type RefusalPeek } from '../validators/call.js';
+import { callValidator, createValidatorOutbound, ValidatorCallError, type RefusalPeek } from '../validators/call.js';
 import { judgeAnswer, type Judgement, type ValidatorAnswer } from '../validators/judge.js';
 import { commandHelp, configPath, parseOptions, reportConfigError, UsageError } from './args.js';
 
@@ -51,20 +51,20 @@ export async function runProbe(args: string[]): Promise<number> {
   const validator = chooseValidator(config, options.validator);
   const fingerprint = fingerprintOf(tokenKey(validator.name, token));
 
-  const pool = createValidatorPool(validator);
+  const outbound = createValidatorOutbound(validator);
   const started = performance.now();
   const peek: RefusalPeek = { body: Buffer.alloc(0), location: undefined, mediaType: '' };
   let answer: ValidatorAnswer | undefined;
   let judgement: Judgement;
   let error: string | undefined;
   try {
-    answer = await callValidator(pool, validator, token, peek);
+    answer = await callValidator(outbound, validator, token, peek);
     judgement = judgeAnswer(answer, validator, Date.now() / 1000);
   } catch (failure) {
     judgement = { kind: 'unavailable', reason: failure instanceof ValidatorCallError ? failure.reason : 'validator_unreachable' };
     error = (failure as Error).message;
   } finally {
-    await pool.close();
+    await outbound.close();
   }
   const ms = Math.round(performance.now() - started);
   const hidden = (bytes: Buffer) => bytes.toString('utf8').replaceAll(token, `[token ${fingerprint}]`);

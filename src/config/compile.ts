@@ -12,11 +12,16 @@ import {
 } from '../http/errors.js';
 import { RESULT_FORMAT } from '../cache/token-result.js';
 import { normalizePath } from '../pipeline/match-route.js';
+import { JWT_BEARER_ASSERTION_TYPE, loadClientAssertionKey, type ClientAssertionSettings } from '../validators/client-assertion.js';
+import { INTROSPECTION_JWT_MEDIA_TYPE, type JwtAnswerSettings } from '../validators/jwt-answer.js';
+import { compileProxy, readTlsMaterial, type OutboundSettings } from '../validators/outbound.js';
 import type { Problem } from './problems.js';
 import type { RawConfig, RawRoute, RawValidator } from './schema.js';
 
 export type RequireActive = 'auto' | 'true' | 'false';
 export type OnUnavailable = 'deny' | 'deny-401' | 'stale';
+/** How a validator's 200 answers are read (SPEC 7.4): by their content (auto), or always as one language. */
+export type AnswerFormat = 'auto' | 'json' | 'xml';
 
 export interface ValidatorConfig {
   readonly name: string;
@@ -55,6 +60,20 @@ export interface ValidatorConfig {
   readonly resultDigest: string;
   /** The answer when this validator cannot say (`onUnavailable`: 503, or 401 with deny-401). */
   readonly unavailableAnswer: PreparedResponse;
+  /** SPEC 7.4 `format`. */
+  readonly format: AnswerFormat;
+  /** The answer's `iss` must equal it (SPEC 7.4 requireIssuer); `null`: not checked. */
+  readonly requireIssuer: string | null;
+  /** The answer's `aud` must be or contain it (SPEC 7.4 requireAudience); `null`: not checked. */
+  readonly requireAudience: string | null;
+  /** `accept: jwt`: answers are verified JWTs whose signer is requireIssuer (see JudgeOptions). */
+  readonly signedAnswers: boolean;
+  /** Proxy and TLS material (SPEC 7.4 `proxy`, `tls`), read when the configuration was loaded. */
+  readonly outbound: OutboundSettings;
+  /** `private_key_jwt`: what each call's client assertion is signed with; `null` otherwise. */
+  readonly clientAssertion: ClientAssertionSettings | null;
+  /** `accept: jwt` (RFC 9701): how answers are verified; `null` otherwise. */
+  readonly jwtAnswers: JwtAnswerSettings | null;
 }
 
 export type ValidatorSelector =
@@ -221,8 +240,9 @@ export function compileConfig(raw: RawConfig, problems: Problem[], mode: Compile
   const validators = new Map<string, ValidatorConfig>();
   for (const [name, validator] of Object.entries(raw.validators)) {
     const identityPlans = plans.filter((plan) => planOwners.get(plan)?.has(name));
-    validators.set(name, compileValidator(name, validator, identityPlans, raw.realm, keepClaims.has(name)));
+    validators.set(name, compileValidator(name, validator, identityPlans, raw.realm, keepClaims.has(name), problems));
   }
+  for (const route of routes) checkIdentityLanguages(route.index, route.identity, route.validatorNames, raw.validators, problems);
 
   const compiledRoutes = routes.map(({ validatorNames: names, rawValidator, ...route }) =>
     Object.freeze({ ...route, validator: route.auth === 'none' ? null : selector(rawValidator, names, validators) }),
@@ -388,17 +408,45 @@ function foldRouteGroups(groups: readonly RouteGroup[], problems: Problem[]): re
   return Object.freeze([...seen.values()].map((group) => Object.freeze({ ...group, path: group.path.toLowerCase() })));
 }
 
+/**
+ * SPEC 7.4: a route's identity paths must be in the language of its validators' answers: XPath
+ * (beginning with "/") needs a validator that may answer XML, JSONPath one that may answer JSON.
+ */
+function checkIdentityLanguages(index: number, plan: IdentityPlan, names: readonly string[], validators: RawConfig['validators'], problems: Problem[]): void {
+  if (!plan.hasXPath && !plan.hasJsonPath) return;
+  for (const name of names) {
+    const v = validators[name];
+    if (v === undefined) continue;
+    const jsonOnly = v.accept === 'jwt' ? 'accept: jwt' : v.style === 'rfc7662' ? 'style rfc7662' : v.format === 'json' ? 'format: json' : null;
+    for (const header of plan.headers) {
+      const at = `routes[${index}].identityHeaders.${header.name}`;
+      if (header.xpath !== null && jsonOnly !== null) problems.push({ path: at, message: `is XPath (it begins with "/"), but validator "${name}" reads JSON answers only (${jsonOnly}); use a JSONPath` });
+      if (header.query !== null && v.format === 'xml') problems.push({ path: at, message: `is JSONPath, but validator "${name}" has format: xml; an XPath begins with "/"` });
+    }
+  }
+}
+
 /** RFC 6749 §2.3.1: client id and secret are form-encoded before they are joined for Basic. */
 function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[], realm: string, keepClaims: boolean): ValidatorConfig {
+function acceptHeader(raw: RawValidator): string {
+  if (raw.accept === 'jwt') return INTROSPECTION_JWT_MEDIA_TYPE; // RFC 9701 §4
+  if (raw.style === 'rfc7662') return 'application/json';
+  if (raw.format === 'xml') return 'application/xml, text/xml;q=0.9, */*;q=0.5';
+  return 'application/json, */*;q=0.5';
+}
+
+function compileValidator(name: string, raw: RawValidator, identityPlans: readonly IdentityPlan[], realm: string, keepClaims: boolean, problems: Problem[]): ValidatorConfig {
+  const at = `validators.${name}`;
   const url = new URL(raw.url);
+  const endpoint = `${url.origin}${url.pathname}`;
   for (const [key, value] of Object.entries(raw.query)) url.searchParams.append(key, value);
-  const headers: Record<string, string> = { accept: raw.style === 'rfc7662' ? 'application/json' : 'application/json, */*;q=0.5' };
+  const headers: Record<string, string> = { accept: acceptHeader(raw) };
   for (const [key, value] of Object.entries(raw.headers)) headers[key.toLowerCase()] = value;
   let formSuffix = '';
+  let clientAssertion: ClientAssertionSettings | null = null;
   const auth = raw.clientAuth;
   if (auth !== undefined) {
     switch (auth.method) {
@@ -408,6 +456,15 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
       case 'client_secret_post':
         formSuffix = `&client_id=${formEncode(auth.clientId!)}&client_secret=${formEncode(auth.clientSecret!)}`;
         break;
+      case 'private_key_jwt': {
+        // RFC 7521 §4.2: client_id may be left out, the assertion's sub names the client.
+        formSuffix = `&client_assertion_type=${formEncode(JWT_BEARER_ASSERTION_TYPE)}`;
+        const loaded = loadClientAssertionKey(auth.privateKey!, auth.alg, `${at}.clientAuth`, problems);
+        if (loaded !== null) {
+          clientAssertion = Object.freeze({ clientId: auth.clientId!, audience: auth.audience ?? endpoint, alg: loaded.alg, kid: auth.kid ?? null, key: loaded.key });
+        }
+        break;
+      }
       case 'bearer':
         headers.authorization = `Bearer ${auth.token!}`;
         break;
@@ -417,6 +474,9 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     }
   }
   if (raw.style === 'rfc7662') headers['content-type'] = 'application/x-www-form-urlencoded';
+  const outbound: OutboundSettings = Object.freeze({ proxy: compileProxy(raw.proxy), tls: readTlsMaterial(raw.tls, `${at}.tls`, problems) });
+  // undici's proxy agent adds a Host header to a request that has none, in place: give it one.
+  if (outbound.proxy !== null) headers.host = url.host;
   const identityOffsets = new Map<IdentityPlan, number>();
   let width = 0;
   for (const plan of identityPlans) {
@@ -424,19 +484,32 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     width += plan.headers.length;
   }
   const method = raw.method ?? (raw.style === 'rfc7662' ? 'POST' : 'GET');
-  // Secrets (client secret, header values) are left out: rotating one does not change a judgement.
+  const signedAnswers = raw.accept === 'jwt';
+  const jwtAnswers: JwtAnswerSettings | null = !signedAnswers
+    ? null
+    : Object.freeze({
+        jwksUrl: raw.jwksUrl!,
+        issuer: raw.requireIssuer!,
+        audience: auth?.clientId ?? '',
+        cooldownMs: raw.jwksCooldownSeconds * 1000,
+        clockSkewSeconds: raw.clockSkewSeconds,
+        timeoutMs: raw.timeoutMs,
+      });
+  // Secrets (client secret, private key, proxy credentials, header values) are left out: rotating
+  // one does not change a judgement. Proxy and TLS change the way out, not what an answer means.
   const layout = JSON.stringify({
     format: RESULT_FORMAT,
     name,
     url: url.href,
     style: raw.style,
     method,
-    headers: Object.keys(headers).sort(),
+    headers: Object.keys(headers).filter((key) => key !== 'host').sort(),
     clientAuth: auth === undefined ? null : [auth.method, auth.clientId ?? null],
     requireActive: raw.requireActive,
     clockSkewSeconds: raw.clockSkewSeconds,
     keepClaims,
     plans: identityPlans.map((plan) => [plan.encoding, plan.headers.map((h) => [h.name, h.path])]),
+    answers: [raw.format, raw.accept, raw.jwksUrl ?? null, raw.requireIssuer ?? null, raw.requireAudience ?? null],
   });
   return Object.freeze({
     name,
@@ -460,5 +533,12 @@ function compileValidator(name: string, raw: RawValidator, identityPlans: readon
     keepClaims,
     resultDigest: hash('sha256', layout, 'binary').slice(0, 8),
     unavailableAnswer: raw.onUnavailable === 'deny-401' ? renderUnavailableAsInvalid(realm) : renderUnavailable(realm),
+    format: raw.format,
+    requireIssuer: raw.requireIssuer ?? null,
+    requireAudience: raw.requireAudience ?? null,
+    signedAnswers,
+    outbound,
+    clientAssertion,
+    jwtAnswers,
   });
 }

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { RESERVED_FOR_VALIDATOR } from '../http/header-names.js';
 import { FIELD_VALUE, SCOPE_TOKEN, TOKEN } from '../http/syntax.js';
-import { jsonPathProblem } from '../identity/plan.js';
+import { identityPathProblem } from '../identity/plan.js';
 
 /** A number written in YAML, or a string of digits that `${NAME}` produced. */
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -90,21 +90,79 @@ const serverLimits = {
     .default({ validatorCallsInFlight: 32, validatorCallsPerSecond: 100 }),
 };
 
+/** RFC 7518 §3.1 asymmetric JWS algorithms a client assertion may be signed with (no "none", no HMAC). */
+export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+
+const nonEmpty = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
 const clientAuth = z
   .strictObject({
-    method: oneOf(['client_secret_basic', 'client_secret_post', 'bearer', 'none']),
-    clientId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
-    clientSecret: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
-    token: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    method: oneOf(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'bearer', 'none']),
+    clientId: nonEmpty().optional(),
+    clientSecret: nonEmpty().optional(),
+    token: nonEmpty().optional(),
+    // RFC 7523 §2.2 private_key_jwt: a PEM file (PKCS#8, PKCS#1 or SEC1), the JWS algorithm (default:
+    // what the key is: ES256 for P-256, ES384, ES512, RS256 for RSA, EdDSA for Ed25519), the JWS
+    // `kid` header, and the assertion's `aud` (default: the validator's URL without its query).
+    privateKey: nonEmpty().optional(),
+    alg: oneOf(CLIENT_ASSERTION_ALGS).optional(),
+    kid: nonEmpty().regex(FIELD_VALUE, { error: 'must not contain control characters' }).optional(),
+    audience: nonEmpty().optional(),
   })
   .superRefine((auth, ctx) => {
     const needsSecret = auth.method === 'client_secret_basic' || auth.method === 'client_secret_post';
-    if (needsSecret && auth.clientId === undefined) ctx.addIssue({ code: 'custom', path: ['clientId'], message: `is required with ${auth.method}` });
+    const keyed = auth.method === 'private_key_jwt';
+    if ((needsSecret || keyed) && auth.clientId === undefined) ctx.addIssue({ code: 'custom', path: ['clientId'], message: `is required with ${auth.method}` });
     if (needsSecret && auth.clientSecret === undefined) ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is required with ${auth.method}` });
     if (!needsSecret && auth.clientSecret !== undefined) ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is only used with client_secret_basic or client_secret_post` });
     if (auth.method === 'bearer' && auth.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required with bearer' });
     if (auth.method !== 'bearer' && auth.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is only used with bearer' });
     if (auth.token !== undefined && !FIELD_VALUE.test(auth.token)) ctx.addIssue({ code: 'custom', path: ['token'], message: 'must not contain control characters' });
+    if (keyed && auth.privateKey === undefined) ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'is required with private_key_jwt (a PEM file path)' });
+    for (const key of ['privateKey', 'alg', 'kid', 'audience'] as const) {
+      if (!keyed && auth[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is only used with private_key_jwt' });
+    }
+  });
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SPEC 7.4 `proxy`: `env` (HTTP_PROXY / HTTPS_PROXY / NO_PROXY decide), or an http(s) proxy URL,
+ * with credentials for Proxy-Authorization. The value is never repeated in a message: it may hold
+ * a password.
+ */
+const proxy = z.string({ error: 'must be "env" or an http:// or https:// proxy URL' }).superRefine((value, ctx) => {
+  if (value === 'env') return;
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    ctx.addIssue({ code: 'custom', message: 'must be "env" or an http:// or https:// proxy URL (http://user:password@host:port)' });
+  } else if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must be a proxy URL without a path, query or fragment' });
+  } else if (url.password !== '' && url.username === '') {
+    ctx.addIssue({ code: 'custom', message: 'has a password without a user name' });
+  } else if (!decodes(url.username) || !decodes(url.password)) {
+    ctx.addIssue({ code: 'custom', message: 'has a user name or password that is not percent-encoded (write %25 for "%", %40 for "@", %3A for ":")' });
+  }
+});
+
+/** SPEC 7.4 `tls`: PEM file paths, read when the configuration is loaded. */
+const tls = z
+  .strictObject({
+    ca: nonEmpty().optional(),
+    cert: nonEmpty().optional(),
+    key: nonEmpty().optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.cert !== undefined && t.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'is required with tls.cert (mTLS, RFC 8705)' });
+    if (t.key !== undefined && t.cert === undefined) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'is required with tls.key (mTLS, RFC 8705)' });
+    if (t.ca === undefined && t.cert === undefined && t.key === undefined) ctx.addIssue({ code: 'custom', message: 'must name ca, or cert and key' });
   });
 
 const validatorCache = z.strictObject({
@@ -139,6 +197,16 @@ const validator = z
       .strictObject({ failures: integer(0, 1_000).default(5), cooldownSeconds: integer(1, 3_600).default(10) })
       .default({ failures: 5, cooldownSeconds: 10 }),
     maxConcurrentCalls: integer(1, 100_000).default(256),
+    // SPEC 7.4, more dialects.
+    format: oneOf(['auto', 'json', 'xml']).default('auto'),
+    proxy: proxy.optional(),
+    tls: tls.optional(),
+    accept: oneOf(['json', 'jwt']).default('json'),
+    jwksUrl: httpUrl().optional(),
+    /** After a JWKS fetch, how long an unknown `kid` waits before it may cause another (jose's cooldown). */
+    jwksCooldownSeconds: integer(1, 3_600).default(30),
+    requireIssuer: nonEmpty().optional(),
+    requireAudience: nonEmpty().optional(),
   })
   .superRefine((v, ctx) => {
     // RFC 7662 §2.1: the introspection request is a POST with a form body.
@@ -152,16 +220,34 @@ const validator = z
     }
     for (const name of Object.keys(v.headers)) {
       if (RESERVED_FOR_VALIDATOR.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is set by tokengate and cannot be configured' });
+      if (name.toLowerCase() === 'accept' && v.accept === 'jwt') ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'is set by accept: jwt (RFC 9701)' });
+    }
+    // RFC 7662 §2.2 and RFC 9701: an introspection answer is JSON (signed or not), never XML.
+    if (v.format === 'xml' && v.style === 'rfc7662') ctx.addIssue({ code: 'custom', path: ['format'], message: 'cannot be xml with style rfc7662: an introspection answer is a JSON object (RFC 7662 section 2.2)' });
+    if (v.format === 'xml' && v.accept === 'jwt') ctx.addIssue({ code: 'custom', path: ['format'], message: 'cannot be xml with accept: jwt: the answer is a JWT (RFC 9701)' });
+    if (v.accept === 'jwt') {
+      if (v.style !== 'rfc7662') ctx.addIssue({ code: 'custom', path: ['accept'], message: 'jwt needs style rfc7662 (RFC 9701 signs introspection answers)' });
+      if (v.jwksUrl === undefined) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'is required with accept: jwt: the keys that sign the answers' });
+      if (v.requireIssuer === undefined) ctx.addIssue({ code: 'custom', path: ['requireIssuer'], message: 'is required with accept: jwt: the answer\'s iss is checked against it (RFC 9701 section 5)' });
+      if (v.clientAuth?.clientId === undefined) ctx.addIssue({ code: 'custom', path: ['clientAuth', 'clientId'], message: 'is required with accept: jwt: the answer\'s aud must name the gateway\'s client (RFC 9701 section 5)' });
+    } else if (v.jwksUrl !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'is only used with accept: jwt' });
+    }
+    if (v.tls !== undefined && !v.url.startsWith('https:') && !(v.jwksUrl?.startsWith('https:') ?? false)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'has no effect: url is not https' });
     }
   });
 
-/** RFC 9535 JSONPath, checked here (not only when compiled) so that its problems come with the others. */
-const jsonPath = z
-  .string({ error: 'must be a JSONPath string' })
-  .min(1, { error: 'must be a JSONPath string' })
+/**
+ * An identity path (SPEC 3 and 7.4): one beginning with "/" is XPath 1.0 (for XML answers), anything
+ * else RFC 9535 JSONPath. Checked here (not only when compiled) so that its problems come with the others.
+ */
+const identityPath = z
+  .string({ error: 'must be a JSONPath or XPath string' })
+  .min(1, { error: 'must be a JSONPath or XPath string' })
   .superRefine((path, ctx) => {
-    const problem = jsonPathProblem(path);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: `is not a valid RFC 9535 JSONPath: ${problem}` });
+    const problem = identityPathProblem(path);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const validatorChoice = z.union(
@@ -188,7 +274,7 @@ const route = z.strictObject({
   validator: validatorChoice.optional(),
   tokenFrom: z.array(oneOf(['header', 'form', 'query']), { error: 'must be a list of header, form, query' }).min(1, { error: 'must name at least one of header, form, query' }).default(['header']),
   requiredScopes: z.array(z.string().regex(SCOPE_TOKEN, { error: 'must be a scope token (RFC 6749 section 3.3)' }), { error: 'must be a list of scopes' }).default([]),
-  identityHeaders: z.record(headerName, jsonPath, { error: 'must be a map of header names to JSONPath strings' }).default({}),
+  identityHeaders: z.record(headerName, identityPath, { error: 'must be a map of header names to JSONPath or XPath strings' }).default({}),
   identityEncoding: oneOf(['utf8', 'percent']).default('utf8'),
   forwardAuthorization: boolean.default(true),
   upstreamTimeoutMs: integer(1, 3_600_000).default(30_000),

@@ -1,13 +1,27 @@
 /**
  * Identity headers (SPEC section 5): header name -> RFC 9535 JSONPath into the validator's 200
- * body. Paths are compiled once at start-up by json-p3 (a complete RFC 9535 implementation that
- * never evaluates code); values are rendered once per validation, when the result is cached, so a
- * cache hit only copies a prepared list.
+ * body, or (SPEC 7.4) an XPath 1.0 expression into an XML answer: a path beginning with "/" is
+ * XPath, anything else JSONPath. Paths are compiled once at start-up (json-p3, a complete RFC 9535
+ * implementation that never evaluates code; XPath by validators/xml-answer.ts); values are rendered
+ * once per validation, when the result is cached, so a cache hit only copies a prepared list.
+ * Values of either language go through the same rendering (control characters refused, the byte
+ * bound, utf8 or percent), joined with ",".
  */
+import { Document } from '@xmldom/xmldom';
 import { compile, type JSONPathQuery } from 'json-p3';
 import type { JSONValue } from 'json-p3';
+import { compileXPath, evaluateXPath, type CompiledXPath } from '../validators/xml-answer.js';
 
 export type IdentityEncoding = 'utf8' | 'percent';
+
+/** One identity header: its JSONPath query, or its XPath expression (exactly one is set). */
+export interface IdentityHeader {
+  readonly name: string;
+  /** The JSONPath as configured with its leading "$", or the XPath as configured (what the result digest names). */
+  readonly path: string;
+  readonly query: JSONPathQuery | null;
+  readonly xpath: CompiledXPath | null;
+}
 
 export interface IdentityPlan {
   /** Position of this plan in every cache entry's `identity` list. */
@@ -15,8 +29,16 @@ export interface IdentityPlan {
   readonly encoding: IdentityEncoding;
   /** A rendered value longer than this many bytes is dropped (SPEC section 8: every input is bounded). */
   readonly maxValueBytes: number;
-  /** `path`: the JSONPath as configured, with its leading "$" (what the result digest names). */
-  readonly headers: readonly { readonly name: string; readonly path: string; readonly query: JSONPathQuery }[];
+  readonly headers: readonly IdentityHeader[];
+  /** Some header is XPath (read from XML answers only). */
+  readonly hasXPath: boolean;
+  /** Some header is JSONPath (read from JSON answers only). */
+  readonly hasJsonPath: boolean;
+}
+
+/** SPEC 7.4: a path beginning with "/" is XPath. */
+export function isXPath(path: string): boolean {
+  return path.trimStart().startsWith('/');
 }
 
 export type IdentityFieldProblem = { readonly header: string; readonly message: string };
@@ -39,6 +61,16 @@ export function jsonPathProblem(path: string): string | null {
   }
 }
 
+/** Why `path` is not a usable identity path (XPath when it begins with "/", else JSONPath), or `null`. */
+export function identityPathProblem(path: string): string | null {
+  if (isXPath(path)) {
+    const compiled = compileXPath(path);
+    return compiled.ok ? null : `is not a usable XPath 1.0 expression: ${compiled.message}`;
+  }
+  const problem = jsonPathProblem(path);
+  return problem === null ? null : `is not a valid RFC 9535 JSONPath: ${problem}`;
+}
+
 export function compileIdentityPlan(
   index: number,
   headers: Readonly<Record<string, string>>,
@@ -46,16 +78,29 @@ export function compileIdentityPlan(
   maxValueBytes: number,
   problems: IdentityFieldProblem[],
 ): IdentityPlan {
-  const compiled: { name: string; path: string; query: JSONPathQuery }[] = [];
+  const compiled: IdentityHeader[] = [];
   for (const [name, path] of Object.entries(headers)) {
+    if (isXPath(path)) {
+      const xpath = compileXPath(path);
+      if (xpath.ok) compiled.push(Object.freeze({ name, path, query: null, xpath: xpath.xpath }));
+      else problems.push({ header: name, message: `is not a usable XPath 1.0 expression: ${xpath.message}` });
+      continue;
+    }
     try {
       const normalized = normalizeJsonPath(path);
-      compiled.push({ name, path: normalized, query: compile(normalized) });
+      compiled.push(Object.freeze({ name, path: normalized, query: compile(normalized), xpath: null }));
     } catch (error) {
       problems.push({ header: name, message: `is not a valid RFC 9535 JSONPath: ${(error as Error).message}` });
     }
   }
-  return Object.freeze({ index, encoding, maxValueBytes, headers: Object.freeze(compiled) });
+  return Object.freeze({
+    index,
+    encoding,
+    maxValueBytes,
+    headers: Object.freeze(compiled),
+    hasXPath: compiled.some((h) => h.xpath !== null),
+    hasJsonPath: compiled.some((h) => h.query !== null),
+  });
 }
 
 /** Why an identity value was dropped instead of being sent. */
@@ -70,12 +115,19 @@ export interface DroppedIdentityHeader {
  * because Node and undici write header strings as latin1, so `öhlundi` arrives as its UTF-8 bytes,
  * never mojibake. A slot stays `undefined` when the path matches nothing (SPEC section 5: that
  * header is not sent) or the value cannot be sent (reported in `dropped`).
+ *
+ * `body` is the parsed JSON value, or the parsed XML answer (an xmldom Document): JSONPath headers
+ * read the first, XPath headers the second, and a header in the other language matches nothing.
  */
 export function renderIdentityValues(plan: IdentityPlan, body: unknown, values: (string | undefined)[], offset: number, dropped: DroppedIdentityHeader[]): void {
   if (body === undefined) return;
+  const xml = body instanceof Document;
   const headers = plan.headers;
   for (let i = 0; i < headers.length; i++) {
-    const matches = headers[i].query.query(body as JSONValue).values();
+    const header = headers[i];
+    let matches: readonly unknown[];
+    if (xml) matches = header.xpath === null ? NO_MATCHES : evaluateXPath(header.xpath, body);
+    else matches = header.query === null ? NO_MATCHES : header.query.query(body as JSONValue).values();
     if (matches.length === 0) continue;
     const rendered = renderValues(matches, plan.encoding, plan.maxValueBytes);
     if (typeof rendered === 'string') values[offset + i] = rendered;
@@ -98,6 +150,7 @@ const FORBIDDEN_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // RFC 3986 §2.3: only unreserved characters stay as they are; encodeURIComponent also keeps !'()*.
 const SUB_DELIMS_KEPT_BY_ENCODE_URI = /[!'()*]/g;
 
+const NO_MATCHES: readonly unknown[] = Object.freeze([]);
 const TOO_LARGE = Object.freeze({ reason: 'too_large' as const });
 
 function renderValues(values: readonly unknown[], encoding: IdentityEncoding, maxBytes: number): string | { reason: DroppedIdentityHeader['reason'] } {

@@ -70,6 +70,10 @@ export const REASONS = {
   token_not_yet_valid: { ...INVALID_TOKEN, message: 'The access token is not valid yet.', stored: 4 },
   token_claims_malformed: { ...INVALID_TOKEN, message: "The validator's answer about this token is malformed.", stored: 5 },
   not_an_introspection_answer: { ...INVALID_TOKEN, message: "The validator's answer is not an RFC 7662 introspection answer with active: true.", stored: 6 },
+  /** SPEC 7.4 requireIssuer: the answer's `iss` is missing or another issuer's. */
+  token_issuer_mismatch: { ...INVALID_TOKEN, message: 'The access token was not issued by the expected authorization server.', stored: 7 },
+  /** SPEC 7.4 requireAudience: the answer's `aud` is missing or does not name this API. */
+  token_audience_mismatch: { ...INVALID_TOKEN, message: 'The access token is not meant for this API.', stored: 8 },
 
   // Valid, but not enough for this route (decided per request, never cached as such).
   insufficient_scope: { outcome: 'deny', status: 403, type: 'InsufficientScopeError', message: 'The access token lacks a scope this route requires.', bearer: 'insufficient_scope' },
@@ -84,6 +88,14 @@ export const REASONS = {
   validator_circuit_open: UNAVAILABLE_ANSWER,
   /** `maxConcurrentCalls` calls are already waiting on this validator. */
   validator_overloaded: UNAVAILABLE_ANSWER,
+  /** SPEC 7.4: the outbound proxy could not be reached or refused the call (407, 5xx); it is never bypassed. */
+  validator_proxy_failed: UNAVAILABLE_ANSWER,
+  /** SPEC 7.4: TLS to the validator failed (untrusted certificate, wrong host name, client certificate refused). */
+  validator_tls_failed: UNAVAILABLE_ANSWER,
+  /** RFC 9701: a JWT answer whose signature, alg, typ, iss or aud does not verify, or an answer that is not signed. */
+  validator_answer_unverified: UNAVAILABLE_ANSWER,
+  /** RFC 9701: the keys that sign the answers (jwksUrl) could not be fetched. */
+  validator_keys_unavailable: UNAVAILABLE_ANSWER,
 
   // The backend (proxy face).
   upstream_unreachable: { outcome: 'error', status: 502, type: 'UpstreamError', message: 'The backend could not be reached.' },

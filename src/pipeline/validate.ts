@@ -49,7 +49,7 @@ export async function validate(core: Core, state: ValidatorState, token: string,
   let judgement: Judgement;
   let beforeSending = false;
   try {
-    const answer = await callValidator(state.pool, config, token);
+    const answer = await callValidator(state.outbound, config, token);
     status = answer.status;
     judgement = judgeAnswer(answer, config, Date.now() / 1000);
   } catch (error) {

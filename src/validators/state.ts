@@ -1,15 +1,18 @@
-/** What the gateway keeps per validator while it runs: its pool, its cache, its pending calls, its breaker. */
-import type { Pool } from 'undici';
+/**
+ * What the gateway keeps per validator while it runs: its way out (a Dispatcher: a keep-alive pool,
+ * or the proxy agent; and the verifier of signed answers), its cache, its pending calls, its breaker.
+ */
 import type { GatewayConfig, ValidatorConfig } from '../config/compile.js';
 import { ResultCache } from '../cache/memory.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { CircuitBreaker } from './breaker.js';
 import type { Verdict } from '../pipeline/validate.js';
-import { createValidatorPool } from './call.js';
+import { createValidatorOutbound, type ValidatorOutbound } from './call.js';
 
 export interface ValidatorState {
   readonly config: ValidatorConfig;
-  readonly pool: Pool;
+  /** Made per configuration (a reload makes new ones: proxy and TLS settings may have changed). */
+  readonly outbound: ValidatorOutbound;
   /** `null` when caching is off for this validator. */
   readonly cache: ResultCache | null;
   readonly inflight: SingleFlight<Verdict>;
@@ -35,7 +38,7 @@ export function createValidatorStates(config: GatewayConfig, previous?: Readonly
     const reusable = before?.cache != null && before.config.resultDigest === validator.resultDigest && sameBounds(before.config, validator);
     states.set(validator, {
       config: validator,
-      pool: createValidatorPool(validator),
+      outbound: createValidatorOutbound(validator),
       cache: !caching ? null : reusable ? before.cache : new ResultCache(validator.cache.maxEntries, validator.cache.maxBytes),
       inflight: new SingleFlight<Verdict>(),
       breaker: new CircuitBreaker(validator.circuitBreaker.failures, validator.circuitBreaker.cooldownSeconds * 1000),
@@ -51,5 +54,5 @@ function sameBounds(a: ValidatorConfig, b: ValidatorConfig): boolean {
 }
 
 export async function closeValidatorStates(states: ReadonlyMap<ValidatorConfig, ValidatorState>): Promise<void> {
-  await Promise.all([...states.values()].map((state) => state.pool.close()));
+  await Promise.all([...states.values()].map((state) => state.outbound.close()));
 }

@@ -685,3 +685,100 @@ describe('problems a newcomer meets, each told once and plainly (regression: "A 
     assert.throws(() => parseConfigText('a: *nowhere\n', 'x.yaml'), ConfigError);
   });
 });
+
+describe('buildConfig: SPEC 7.4 dialects', () => {
+  function withValidator(v: Record<string, unknown>, route: Record<string, unknown> = {}) {
+    const document = minimal();
+    Object.assign(document.validators.v, v);
+    Object.assign(document.routes[0], route);
+    return document;
+  }
+  const digestOf = (v: Record<string, unknown>, route: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) =>
+    buildConfig(withValidator(v, route), env).validators.get('v')!.resultDigest;
+
+  test('defaults: format auto, accept json, no proxy, no TLS material, nothing required of iss/aud', () => {
+    const v = buildConfig(minimal(), {}).validators.get('v')!;
+    assert.equal(v.format, 'auto');
+    assert.equal(v.requireIssuer, null);
+    assert.equal(v.requireAudience, null);
+    assert.equal(v.signedAnswers, false);
+    assert.deepEqual(v.outbound, { proxy: null, tls: null });
+    assert.equal(v.clientAssertion, null);
+    assert.equal(v.jwtAnswers, null);
+    assert.equal(v.headers.accept, 'application/json, */*;q=0.5');
+  });
+
+  test('identity paths: "/" begins an XPath, anything else is JSONPath; both are checked with the schema', () => {
+    assert.doesNotThrow(() => buildConfig(withValidator({}, { identityHeaders: { 'X-A': '/user/email', 'X-B': '//account/uid', 'X-C': 'uid' } }), {}));
+    hasProblem(withValidator({}, { identityHeaders: { 'X-A': '/user/[' } }), 'routes[0].identityHeaders.X-A', /^is not a usable XPath 1\.0 expression: /);
+    hasProblem(withValidator({}, { identityHeaders: { 'X-A': '/u:user' } }), 'routes[0].identityHeaders.X-A', /namespace prefixes are not supported/);
+    hasProblem(withValidator({}, { identityHeaders: { 'X-A': '$[' } }), 'routes[0].identityHeaders.X-A', /^is not a valid RFC 9535 JSONPath: /);
+  });
+
+  test('an XPath on a validator that reads JSON only, a JSONPath on format xml: a problem naming the header', () => {
+    hasProblem(withValidator({ format: 'json' }, { identityHeaders: { 'X-Mail': '/user/email' } }), 'routes[0].identityHeaders.X-Mail', 'is XPath (it begins with "/"), but validator "v" reads JSON answers only (format: json); use a JSONPath');
+    hasProblem(withValidator({ style: 'rfc7662' }, { identityHeaders: { 'X-Mail': '/user/email' } }), 'routes[0].identityHeaders.X-Mail', /reads JSON answers only \(style rfc7662\)/);
+    hasProblem(withValidator({ format: 'xml' }, { identityHeaders: { 'X-Mail': 'email' } }), 'routes[0].identityHeaders.X-Mail', 'is JSONPath, but validator "v" has format: xml; an XPath begins with "/"');
+    assert.doesNotThrow(() => buildConfig(withValidator({ format: 'xml' }, { identityHeaders: { 'X-Mail': '/user/email' } }), {}));
+  });
+
+  test('a route choosing among validators: every one of them is checked', () => {
+    const document = withValidator({}, { validator: { byHeader: 'X-Region', map: { fr: 'v', ch: 'ch' } }, identityHeaders: { 'X-Mail': '/user/email' } });
+    document.validators.ch = { url: 'https://ch.example/check', format: 'json' };
+    hasProblem(document, 'routes[0].identityHeaders.X-Mail', /validator "ch" reads JSON answers only/);
+  });
+
+  test('format xml contradicts style rfc7662 (RFC 7662 section 2.2)', () => {
+    hasProblem(withValidator({ style: 'rfc7662', format: 'xml' }), 'validators.v.format', /^cannot be xml with style rfc7662/);
+    hasProblem(withValidator({ format: 'yaml' }), 'validators.v.format', 'must be one of auto, json, xml');
+  });
+
+  test('format xml asks for XML; accept jwt for RFC 9701 answers', () => {
+    assert.equal(buildConfig(withValidator({ format: 'xml' }), {}).validators.get('v')!.headers.accept, 'application/xml, text/xml;q=0.9, */*;q=0.5');
+  });
+
+  test('proxy: a URL (credentials become Proxy-Authorization, the URI keeps none) or env', () => {
+    hasProblem(withValidator({ proxy: 'http://gw:${PROXY_PASS}@proxy.internal:3128' }), 'validators.v.proxy', /not percent-encoded/, { PROXY_PASS: 'p@ss:w%rd' });
+    const ok = buildConfig(withValidator({ proxy: 'http://gw:${PROXY_PASS}@proxy.internal:3128' }), { PROXY_PASS: encodeURIComponent('p@ss:w%rd') }).validators.get('v')!;
+    assert.deepEqual(ok.outbound.proxy, { uri: 'http://proxy.internal:3128', authorization: `Basic ${Buffer.from('gw:p@ss:w%rd').toString('base64')}` });
+    assert.equal(ok.headers.host, 'as.example', 'a Host header for the proxy agent');
+    assert.equal(buildConfig(withValidator({ proxy: 'env' }), {}).validators.get('v')!.outbound.proxy, 'env');
+    assert.deepEqual(buildConfig(withValidator({ proxy: 'http://proxy.internal:3128' }), {}).validators.get('v')!.outbound.proxy, { uri: 'http://proxy.internal:3128', authorization: null });
+    hasProblem(withValidator({ proxy: 'socks5://proxy.internal:1080' }), 'validators.v.proxy', /^must be "env" or an http:\/\/ or https:\/\/ proxy URL/);
+    hasProblem(withValidator({ proxy: 'http://proxy.internal:3128/x' }), 'validators.v.proxy', 'must be a proxy URL without a path, query or fragment');
+  });
+
+  test('requireIssuer / requireAudience must not be empty', () => {
+    hasProblem(withValidator({ requireIssuer: '' }), 'validators.v.requireIssuer', 'must not be empty');
+    hasProblem(withValidator({ requireAudience: 7 }), 'validators.v.requireAudience', 'must be a string');
+  });
+
+  test('private_key_jwt needs clientId and privateKey, and only style rfc7662', () => {
+    const auth = (clientAuth: Record<string, unknown>) => withValidator({ style: 'rfc7662', clientAuth });
+    hasProblem(auth({ method: 'private_key_jwt' }), 'validators.v.clientAuth.clientId', 'is required with private_key_jwt');
+    hasProblem(auth({ method: 'private_key_jwt' }), 'validators.v.clientAuth.privateKey', 'is required with private_key_jwt (a PEM file path)');
+    hasProblem(auth({ method: 'client_secret_basic', clientId: 'a', clientSecret: 'b', alg: 'ES256' }), 'validators.v.clientAuth.alg', 'is only used with private_key_jwt');
+    hasProblem(withValidator({ clientAuth: { method: 'private_key_jwt', clientId: 'gw', privateKey: '/nowhere.pem' } }), 'validators.v.clientAuth', /is only for style rfc7662/);
+  });
+
+  test('the result digest follows what changes a judgement or the identity layout', () => {
+    const base = digestOf({});
+    for (const change of [{ format: 'xml' }, { format: 'json' }, { requireIssuer: 'https://as.example' }, { requireAudience: 'orders-api' }]) {
+      assert.notEqual(digestOf(change), base, JSON.stringify(change));
+    }
+    assert.notEqual(digestOf({}, { identityHeaders: { 'X-A': '/user/email' } }), digestOf({}, { identityHeaders: { 'X-A': '/user/uid' } }), 'the XPath paths');
+    const jwt = { style: 'rfc7662', clientAuth: { method: 'client_secret_basic', clientId: 'gw', clientSecret: 's' }, requireIssuer: 'https://as.example' };
+    assert.notEqual(digestOf({ ...jwt, accept: 'jwt', jwksUrl: 'https://as.example/jwks' }), digestOf(jwt), 'accept');
+    assert.notEqual(digestOf({ ...jwt, accept: 'jwt', jwksUrl: 'https://as.example/jwks' }), digestOf({ ...jwt, accept: 'jwt', jwksUrl: 'https://as.example/keys' }), 'jwksUrl');
+  });
+
+  test('the result digest never follows a secret, the proxy or the TLS material', () => {
+    const base = digestOf({ proxy: 'http://gw:${P}@proxy.internal:3128' }, {}, { P: 'one' });
+    assert.equal(digestOf({ proxy: 'http://gw:${P}@proxy.internal:3128' }, {}, { P: 'two' }), base, 'the proxy password');
+    assert.equal(digestOf({ proxy: 'http://gw:x@other.internal:8080' }), base, 'where the proxy is');
+    assert.equal(digestOf({}), base, 'whether there is one');
+    assert.equal(digestOf({ proxy: 'env' }), base);
+    const secret = (s: string) => digestOf({ style: 'rfc7662', clientAuth: { method: 'client_secret_basic', clientId: 'gw', clientSecret: s } });
+    assert.equal(secret('a'), secret('b'));
+  });
+});

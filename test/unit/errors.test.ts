@@ -54,11 +54,13 @@ const rows: Row[] = [
   { id: 'token_claims_malformed', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'no_validator_for_region', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'not_an_introspection_answer', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_issuer_mismatch', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
+  { id: 'token_audience_mismatch', status: 401, type: 'InvalidTokenError', challenge: INVALID_TOKEN },
   { id: 'token_too_long', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   { id: 'several_selector_values', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   { id: 'method_override_refused', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   // Validator unavailable: 503 + Retry-After, no challenge (deny-401: see below).
-  ...(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer', 'validator_circuit_open', 'validator_overloaded'] as const).map(
+  ...(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer', 'validator_circuit_open', 'validator_overloaded', 'validator_proxy_failed', 'validator_tls_failed', 'validator_answer_unverified', 'validator_keys_unavailable'] as const).map(
     (id) => ({ id, status: 503, type: 'ValidationUnavailableError', challenge: undefined }),
   ),
   // Protection of the validator.

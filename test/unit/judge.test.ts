@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RequireActive } from '../../src/config/compile.js';
-import { judgeAnswer, type JudgeOptions, type Judgement, type ValidatorAnswer } from '../../src/validators/judge.js';
+import { Document } from '@xmldom/xmldom';
+import { judgeAnswer, MAX_XML_ANSWER_BYTES, type JudgeOptions, type Judgement, type ValidatorAnswer } from '../../src/validators/judge.js';
 
 const NOW = 1_700_000_000;
 const AUTO: JudgeOptions = { style: 'bearer', requireActive: 'auto', clockSkewSeconds: 30 };
@@ -252,5 +253,93 @@ describe('judgeAnswer: the kept body', () => {
   test('is empty for a body that is not a JSON object', () => {
     const j = judgeAnswer(answer(200, '[1,2]'), AUTO, NOW);
     assert.equal((j as { claimsText: string }).claimsText, '');
+  });
+});
+
+describe('judgeAnswer: XML answers (SPEC 7.4), the same rules', () => {
+  const XML = 'application/xml';
+  const xml = (body: string, mediaType = XML) => answer(200, body, mediaType);
+  /** The judgement with the parsed document replaced by a marker (documents do not compare). */
+  function judgeXml(a: ValidatorAnswer, options: JudgeOptions = AUTO): Seen {
+    const j = judge(a, options);
+    if (j.kind !== 'valid' || j.claims === undefined) return j;
+    assert.ok(j.claims instanceof Document, 'the claims of an XML answer are its parsed document');
+    return { ...j, claims: 'document' };
+  }
+  const validXml = (fields: Partial<Extract<Seen, { kind: 'valid' }>> = {}): Seen => ({ kind: 'valid', claims: 'document', exp: undefined, active: undefined, scopes: [], ...fields });
+
+  const cases: { name: string; answer: ValidatorAnswer; options?: JudgeOptions; expected: Seen }[] = [
+    { name: 'no active element: valid', answer: xml('<user><uid>u</uid></user>'), expected: validXml() },
+    { name: 'active true: valid', answer: xml('<user><active>true</active></user>'), expected: validXml({ active: true }) },
+    { name: 'active true, pretty-printed', answer: xml('<user>\n  <active>\n    true\n  </active>\n</user>'), expected: validXml({ active: true }) },
+    { name: 'active false: token_inactive', answer: xml('<user><active>false</active></user>'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'active TRUE (not "true"): token_inactive', answer: xml('<user><active>TRUE</active></user>'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'active 1: token_inactive', answer: xml('<user><active>1</active></user>'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'two active elements, one false: token_inactive', answer: xml('<user><active>true</active><active>false</active></user>'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'a prefixed active false counts too', answer: xml('<t:user xmlns:t="urn:t"><t:active>false</t:active></t:user>'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'text/xml', answer: xml('<user><active>false</active></user>', 'text/xml'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: '+xml', answer: xml('<user><active>false</active></user>', 'application/vnd.acme.user+xml'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'an XML declaration without an XML label', answer: xml('<?xml version="1.0"?><user><active>false</active></user>', ''), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'exp in the past', answer: xml(`<user><exp>${NOW - 3600}</exp></user>`), expected: { kind: 'invalid', reason: 'token_expired' } },
+    { name: 'exp in the future', answer: xml(`<user><exp>${NOW + 3600}</exp></user>`), expected: validXml({ exp: NOW + 3600 }) },
+    { name: 'nbf in the future', answer: xml(`<user><nbf>${NOW + 3600}</nbf></user>`), expected: { kind: 'invalid', reason: 'token_not_yet_valid' } },
+    { name: 'exp not a date', answer: xml('<user><exp>soon</exp></user>'), expected: { kind: 'invalid', reason: 'token_claims_malformed' } },
+    { name: 'scope, space separated', answer: xml('<user><scope> orders:read  profile\n</scope></user>'), expected: validXml({ scopes: ['orders:read', 'profile'] }) },
+    { name: 'a DOCTYPE (XXE, billion laughs): unavailable', answer: xml('<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]><u>&x;</u>'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'malformed XML: unavailable', answer: xml('<user><active>true</user>'), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'not UTF-8: unavailable', answer: { status: 200, mediaType: XML, body: Buffer.from('<user>\xf6</user>', 'latin1') }, expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'over the XML bound: unavailable', answer: xml(`<user>${'x'.repeat(MAX_XML_ANSWER_BYTES)}</user>`), expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'labelled XML but JSON: read as JSON (XML cannot start with "{")', answer: xml('{"active":false}'), expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'requireActive true without active: token_inactive', answer: xml('<user/>'), options: { ...AUTO, requireActive: 'true' }, expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'requireActive false: active false is valid', answer: xml('<user><active>false</active></user>'), options: { ...AUTO, requireActive: 'false' }, expected: validXml({ active: false }) },
+    { name: 'style rfc7662: XML never satisfies it (RFC 7662 section 2.2)', answer: xml('<user><active>true</active></user>'), options: INTROSPECTION, expected: { kind: 'invalid', reason: 'not_an_introspection_answer' } },
+    { name: 'format xml: read as XML whatever the label', answer: xml('<user><active>false</active></user>', 'text/plain'), options: { ...AUTO, format: 'xml' }, expected: { kind: 'invalid', reason: 'token_inactive' } },
+    { name: 'format xml: a JSON body is not XML: unavailable', answer: xml('{"active":true}', 'application/json'), options: { ...AUTO, format: 'xml' }, expected: { kind: 'unavailable', reason: 'validator_bad_answer' } },
+    { name: 'format json: an XML answer is a 200 without user info (the seed rule)', answer: xml('<user><active>false</active></user>'), options: { ...AUTO, format: 'json' }, expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+    { name: 'HTML is not read as XML', answer: xml('<!DOCTYPE html><html><body>Sign in</body></html>', 'text/html'), expected: { kind: 'valid', claims: undefined, exp: undefined, active: undefined, scopes: [] } },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      assert.deepEqual(judgeXml(c.answer, c.options), c.expected);
+    });
+  }
+
+  test('no claims text is kept for an XML answer (it is not JSON)', () => {
+    const j = judgeAnswer(xml('<user><uid>u</uid></user>'), AUTO, NOW);
+    assert.equal((j as { claimsText: string }).claimsText, '');
+  });
+});
+
+describe('judgeAnswer: requireIssuer and requireAudience (SPEC 7.4)', () => {
+  const ISS = 'https://as.example';
+  const AUD = 'orders-api';
+  const both: JudgeOptions = { ...AUTO, requireIssuer: ISS, requireAudience: AUD };
+  const cases: { name: string; claims: unknown; options?: JudgeOptions; expected: string }[] = [
+    { name: 'both right', claims: { iss: ISS, aud: AUD }, expected: 'valid' },
+    { name: 'aud an array holding it', claims: { iss: ISS, aud: ['x', AUD] }, expected: 'valid' },
+    { name: 'iss missing', claims: { aud: AUD }, expected: 'token_issuer_mismatch' },
+    { name: 'iss different', claims: { iss: 'https://as.example/', aud: AUD }, expected: 'token_issuer_mismatch' },
+    { name: 'iss not a string', claims: { iss: [ISS], aud: AUD }, expected: 'token_issuer_mismatch' },
+    { name: 'aud missing', claims: { iss: ISS }, expected: 'token_audience_mismatch' },
+    { name: 'aud different', claims: { iss: ISS, aud: 'orders' }, expected: 'token_audience_mismatch' },
+    { name: 'aud an array without it', claims: { iss: ISS, aud: ['orders'] }, expected: 'token_audience_mismatch' },
+    { name: 'a JSON array body', claims: [{ iss: ISS, aud: AUD }], expected: 'token_issuer_mismatch' },
+    { name: 'inactive first', claims: { active: false, iss: 'x' }, expected: 'token_inactive' },
+    { name: 'signed answers: iss may be left out (the signer was verified)', claims: { aud: AUD }, options: { ...both, signedAnswers: true }, expected: 'valid' },
+    { name: 'signed answers: a different iss is still invalid', claims: { iss: 'https://evil.example', aud: AUD }, options: { ...both, signedAnswers: true }, expected: 'token_issuer_mismatch' },
+    { name: 'only requireIssuer: aud not looked at', claims: { iss: ISS }, options: { ...AUTO, requireIssuer: ISS }, expected: 'valid' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const j = judgeJson(c.claims, c.options ?? both);
+      assert.equal(j.kind === 'valid' ? 'valid' : j.reason, c.expected);
+    });
+  }
+  test('a 200 without a body is missing both', () => {
+    assert.deepEqual(judge(answer(200, null), both), { kind: 'invalid', reason: 'token_issuer_mismatch' });
+  });
+  test('XML: <iss> and every <aud>', () => {
+    assert.equal(judge(answer(200, `<u><iss>${ISS}</iss><aud>a</aud><aud>${AUD}</aud></u>`, 'application/xml'), both).kind, 'valid');
+    assert.deepEqual(judge(answer(200, `<u><iss>${ISS}</iss><aud>a</aud></u>`, 'application/xml'), both), { kind: 'invalid', reason: 'token_audience_mismatch' });
   });
 });

@@ -1,7 +1,13 @@
 /** Asking the validator: the exact request each style and client-auth method sends (RFC 7662 §2.1, RFC 6749 §2.3.1). */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { buildConfig } from '../../src/config/load.js';
+import { ASSERTION_LIFETIME_SECONDS, signClientAssertion } from '../../src/validators/client-assertion.js';
 import { buildValidatorRequest } from '../../src/validators/request.js';
 
 function validator(v: Record<string, unknown>) {
@@ -49,5 +55,47 @@ describe('buildValidatorRequest', () => {
     assert.equal(withId.headers.authorization, undefined);
     const bare = buildValidatorRequest(validator({ url: 'https://as.example/i', style: 'rfc7662' }), 't');
     assert.equal(bare.body, 'token=t&token_type_hint=access_token');
+  });
+});
+
+describe('buildValidatorRequest: SPEC 7.4 dialects', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokengate-request-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const ecKey = join(dir, 'ec.pem');
+  writeFileSync(ecKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const edKey = join(dir, 'ed.pem');
+  writeFileSync(edKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
+  test('private_key_jwt: client_assertion_type prepared, the call\'s assertion appended, no client_id, no Authorization', () => {
+    const v = validator({ url: 'https://as.example/introspect', style: 'rfc7662', clientAuth: { method: 'private_key_jwt', clientId: 'gw', privateKey: ecKey } });
+    const r = buildValidatorRequest(v, 't', 'aaa.bbb.ccc');
+    assert.equal(r.body, 'token=t&token_type_hint=access_token&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=aaa.bbb.ccc');
+    assert.equal(r.headers.authorization, undefined);
+    assert.equal(v.clientAssertion?.alg, 'ES256', 'the algorithm of a P-256 key');
+  });
+
+  test('private_key_jwt: the assertion (RFC 7523 section 3): iss = sub = clientId, aud the endpoint without query, fresh jti, exp a minute after iat', async () => {
+    const v = validator({ url: 'https://as.example/oauth2/introspect?x=1', query: { tenant: 'a' }, style: 'rfc7662', clientAuth: { method: 'private_key_jwt', clientId: 'gw', privateKey: edKey, kid: 'k1' } });
+    const now = 1_700_000_000;
+    const [a, b] = await Promise.all([signClientAssertion(v.clientAssertion!, now), signClientAssertion(v.clientAssertion!, now)]);
+    assert.deepEqual(decodeProtectedHeader(a), { alg: 'EdDSA', typ: 'JWT', kid: 'k1' });
+    const claims = decodeJwt(a);
+    assert.deepEqual({ ...claims, jti: undefined }, { iss: 'gw', sub: 'gw', aud: 'https://as.example/oauth2/introspect', iat: now, exp: now + ASSERTION_LIFETIME_SECONDS, jti: undefined });
+    assert.ok(ASSERTION_LIFETIME_SECONDS <= 300);
+    assert.notEqual(claims.jti, decodeJwt(b).jti);
+  });
+
+  test('Accept: JSON by default, XML with format xml, the RFC 9701 media type with accept jwt', () => {
+    assert.equal(buildValidatorRequest(validator({ url: 'https://as.example/u', format: 'xml' }), 't').headers.accept, 'application/xml, text/xml;q=0.9, */*;q=0.5');
+    const jwt = validator({ url: 'https://as.example/i', style: 'rfc7662', accept: 'jwt', jwksUrl: 'https://as.example/jwks', requireIssuer: 'https://as.example', clientAuth: { method: 'client_secret_basic', clientId: 'gw', clientSecret: 's' } });
+    const r = buildValidatorRequest(jwt, 't');
+    assert.equal(r.headers.accept, 'application/token-introspection+jwt');
+    assert.equal(r.body, 'token=t&token_type_hint=access_token');
+  });
+
+  test('through a proxy: the Host header is prepared (undici\'s proxy agent would otherwise add it to the shared headers)', () => {
+    const v = validator({ url: 'https://as.example:8443/i', style: 'rfc7662', proxy: 'http://proxy.internal:3128' });
+    assert.equal(buildValidatorRequest(v, 't').headers.host, 'as.example:8443');
+    assert.ok(Object.isFrozen(buildValidatorRequest(v, 't').headers));
   });
 });
