@@ -382,6 +382,14 @@ function groupRoutes(routes: readonly RouteConfig[], realm: string, problems: Pr
         seen.add(method);
       }
     }
+    // RFC 9110 §9.3.2: HEAD is GET without the body, and most backends answer it with their GET
+    // handler, so it must be judged by the GET route's policy: never by a route of its own.
+    const getRoute = members.find((route) => route.methods?.has('GET') === true);
+    for (const route of members) {
+      if (getRoute !== undefined && route !== getRoute && route.methods?.has('HEAD') === true) {
+        problems.push({ path: `routes[${route.index}].methods`, message: `HEAD on ${path} is judged with GET (routes[${getRoute.index}]): list it there, or leave it out (HEAD is allowed wherever GET is)` });
+      }
+    }
     if (seen.has('GET')) seen.add('HEAD'); // RFC 9110 §9.3.2
     const allowed = [...seen].sort();
     groups.push(Object.freeze({ path, routes: Object.freeze(members), methodNotAllowed: renderMethodNotAllowed(realm, allowed) }));

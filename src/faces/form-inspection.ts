@@ -14,7 +14,7 @@ import { paramValues } from '../http/urlencoded.js';
 /** The most of one urlencoded body read before the decision. */
 export const MAX_FORM_BYTES = 1024 * 1024;
 /** Form bytes one client may have waiting in the gateway at once, and all clients together. */
-const CLIENT_FORM_BUDGET = 4 * MAX_FORM_BYTES;
+const CLIENT_FORM_BUDGET = 2 * MAX_FORM_BYTES;
 const TOTAL_FORM_BUDGET = 64 * MAX_FORM_BYTES;
 
 export type BodyKind = 'urlencoded' | 'multipart' | 'other';

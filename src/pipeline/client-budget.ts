@@ -63,6 +63,15 @@ export class ClientBudgets {
     return true;
   }
 
+  #warnedAt = -Infinity;
+
+  /** At most once a minute: whether to tell the operator that a client hit its budget (and why that may be a load balancer). */
+  shouldWarn(now: number): boolean {
+    if (now - this.#warnedAt < WINDOW_MS) return false;
+    this.#warnedAt = now;
+    return true;
+  }
+
   release(client: string): void {
     const state = this.#clients.peek(client);
     if (state !== undefined && state.inFlight > 0) state.inFlight--;

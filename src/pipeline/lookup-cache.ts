@@ -48,7 +48,13 @@ export function lookupResult(core: Core, state: ValidatorState, key: string, tok
 /** Runs `call` on `client`'s budget, or refuses it (429) when the budget is spent. */
 function charged(core: Core, client: string | null, call: () => Promise<Verdict>): Verdict | Promise<Verdict> {
   if (client === null) return call();
-  if (!core.clients.admitCall(client, Date.now())) return UNJUDGED.client_validation_budget_exceeded;
+  const now = Date.now();
+  if (!core.clients.admitCall(client, now)) {
+    if (core.clients.shouldWarn(now)) {
+      core.log.warn({ client, limits: core.config.server.clientLimits }, 'a client spent its budget of validator calls (429); if many users reach the gateway through one proxy or load balancer, set server.trustedProxies to its address');
+    }
+    return UNJUDGED.client_validation_budget_exceeded;
+  }
   return call().finally(() => core.clients.release(client));
 }
 

@@ -40,7 +40,9 @@ export async function validate(core: Core, state: ValidatorState, token: string,
   const { config, breaker } = state;
   const nowMs = Date.now();
   if (state.active >= config.maxConcurrentCalls) return UNJUDGED.validator_overloaded;
-  if (!breaker.admit(clockAt(nowMs))) return UNJUDGED.validator_circuit_open;
+  const admission = breaker.admit(clockAt(nowMs), client);
+  if (admission === 'refused') return UNJUDGED.validator_circuit_open;
+  const trial = admission === 'trial';
 
   state.active++;
   state.calls++;
@@ -61,8 +63,8 @@ export async function validate(core: Core, state: ValidatorState, token: string,
     state.active--;
   }
   core.metrics.validatorCall(config.name, status, (performance.now() - started) / 1000);
-  if (judgement.kind === 'unavailable') breaker.failed(clockAt(Date.now()), beforeSending ? null : client);
-  else breaker.succeeded();
+  if (judgement.kind === 'unavailable') breaker.failed(clockAt(Date.now()), beforeSending ? null : client, trial);
+  else breaker.succeeded(trial);
   core.metrics.circuit(config.name, breaker.isOpen(clockAt(Date.now())));
 
   return toVerdict(judgement, config, Date.now(), (dropped) =>
@@ -86,5 +88,5 @@ export function toVerdict(judgement: Judgement, validator: ValidatorConfig, nowM
   const dropped: DroppedIdentityHeader[] = [];
   for (const plan of validator.identityPlans) renderIdentityValues(plan, judgement.claims, values, validator.identityOffsets.get(plan)!, dropped);
   for (const item of dropped) onDropped(item);
-  return encodeResult({ denial: null, expiresAt, staleUntil, scopes: judgement.scopes, identity: values, claims: validator.keepClaims ? judgement.claimsText : '' });
+  return encodeResult({ denial: null, expiresAt, staleUntil, scopes: judgement.scopes, identity: values, claims: validator.keepClaims && judgement.claimsBytes !== null ? judgement.claimsBytes.toString('latin1') : '' });
 }

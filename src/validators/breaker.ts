@@ -5,18 +5,25 @@
  *
  * It judges the validator's health, not one client's tokens: a failure after the request left
  * (a 5xx, a 429, a timeout, a reset) may be caused by the token itself, so within one run of
- * failures each client counts once, and no single client can open the circuit for everyone. A
- * failure before anything was sent (connection refused, connect timeout) says nothing about any
- * token and always counts.
+ * failures each client counts once, and no single client can open the circuit for everyone; nor
+ * hold it open: a client whose call already failed in this run is never the trial, so each client
+ * may only spend one trial: after the cooldown, trials go out one at a time, a failed trial's client is
+not asked to try again, and the circuit re-opens only once `threshold` clients' trials have failed
+(or one whose failure cannot depend on its token). A failure before anything was sent (connection refused,
+ * connect timeout) says nothing about any token and always counts.
  */
+export type Admission = 'closed' | 'trial' | 'refused';
+
 export class CircuitBreaker {
   readonly #threshold: number;
   readonly #cooldownMs: number;
   #failures = 0;
-  /** Clients already counted in the current run of failures (at most `threshold`). */
+  /** Clients already counted in the current run of failures. */
   readonly #failedClients = new Set<string>();
   #openUntil = 0;
   #trialInFlight = false;
+  /** Clients whose trial failed since the cooldown ended. */
+  readonly #failedTrials = new Set<string>();
 
   /** `threshold` 0 disables the breaker. */
   constructor(threshold: number, cooldownMs: number) {
@@ -24,32 +31,46 @@ export class CircuitBreaker {
     this.#cooldownMs = cooldownMs;
   }
 
-  /** May a call go out at `now`? When the cooldown is over, one trial call is let through. */
-  admit(now: number): boolean {
-    if (this.#threshold === 0 || this.#failures < this.#threshold) return true;
-    if (now < this.#openUntil || this.#trialInFlight) return false;
+  /**
+   * May a call for `client` go out at `now`? `trial`: the one call that, after the cooldown,
+   * decides whether the circuit closes (its outcome must be reported with `trial` true).
+   */
+  admit(now: number, client: string | null): Admission {
+    if (this.#threshold === 0 || this.#failures < this.#threshold) return 'closed';
+    if (now < this.#openUntil || this.#trialInFlight) return 'refused';
+    if (client !== null && this.#failedTrials.has(client)) return 'refused';
     this.#trialInFlight = true;
-    return true;
+    return 'trial';
   }
 
-  succeeded(): void {
+  /** Any answer the validator could give: it is healthy, the run of failures is over. */
+  succeeded(trial: boolean): void {
     this.#failures = 0;
     this.#failedClients.clear();
-    this.#trialInFlight = false;
+    this.#failedTrials.clear();
+    if (trial) this.#trialInFlight = false;
   }
 
   /** A failed call at `now`; `client` is whose request it was, `null` when the failure cannot depend on the token. */
-  failed(now: number, client: string | null): void {
-    const trial = this.#trialInFlight;
-    this.#trialInFlight = false;
+  failed(now: number, client: string | null, trial: boolean): void {
     if (this.#threshold === 0) return;
-    // A failed trial re-opens the circuit whoever sent it: the validator was already judged unwell.
-    if (!trial && client !== null) {
-      if (this.#failedClients.has(client)) return;
+    if (trial) {
+      this.#trialInFlight = false;
+      if (client !== null) this.#failedTrials.add(client);
+      if (client === null || this.#failedTrials.size >= this.#threshold) this.#reopen(now);
+      return;
+    }
+    if (client !== null) {
+      if (this.#failedClients.has(client)) return; // counted once per run
       this.#failedClients.add(client);
     }
     this.#failures++;
     if (this.#failures >= this.#threshold) this.#openUntil = now + this.#cooldownMs;
+  }
+
+  #reopen(now: number): void {
+    this.#openUntil = now + this.#cooldownMs;
+    this.#failedTrials.clear();
   }
 
   /** Open: calls are refused right now. */

@@ -49,8 +49,11 @@ export type Judgement =
       readonly kind: 'valid';
       /** The parsed 200 body when it was JSON, or the parsed XML answer (a Document), for identity headers. */
       readonly claims: unknown;
-      /** The 200 JSON body's bytes (one char per byte, without a byte-order mark); '' when not JSON (XML included). */
-      readonly claimsText: string;
+      /**
+       * The 200 JSON object body's bytes without a byte-order mark (a view of the answer, not a
+       * copy: it becomes a string only when a face keeps claims); `null` when not JSON (XML included).
+       */
+      readonly claimsBytes: Buffer | null;
       /** RFC 7662 `exp`, seconds since the epoch. */
       readonly exp: number | undefined;
       readonly active: boolean | undefined;
@@ -108,7 +111,7 @@ export function judgeAnswer(answer: ValidatorAnswer, options: JudgeOptions, nowS
   return {
     kind: 'valid',
     claims: read.value,
-    claimsText: claims === undefined ? '' : read.text,
+    claimsBytes: claims === undefined ? null : read.bytes,
     exp,
     active: typeof active === 'boolean' ? active : undefined,
     scopes: scopesOf(claims),
@@ -146,7 +149,7 @@ function judgeXmlDocument(doc: Document, options: JudgeOptions, nowSeconds: numb
   return {
     kind: 'valid',
     claims: doc,
-    claimsText: '',
+    claimsBytes: null,
     exp,
     active: claims.active === 'true' ? true : claims.active === 'false' ? false : undefined,
     scopes: claims.scope === undefined ? NO_SCOPES : claims.scope.split(XML_SPACES).filter((s) => s !== ''),
@@ -184,7 +187,7 @@ function readsAsXml(answer: ValidatorAnswer, format: AnswerFormat): boolean {
 }
 
 const UNREADABLE = Symbol('unreadable');
-const NOT_JSON = Object.freeze({ value: undefined, text: '' });
+const NOT_JSON = Object.freeze({ value: undefined, bytes: null });
 
 /** Media types that promise JSON (RFC 8259 §11, RFC 6839 §3.1 `+json`, and the legacy text/json). */
 export function isJsonMediaType(mediaType: string): boolean {
@@ -197,7 +200,7 @@ export function isJsonMediaType(mediaType: string): boolean {
  * label. A body that promised or looked like JSON and is not is a broken validator (unavailable); any
  * other body is a 200 without user info.
  */
-function readJsonBody(answer: ValidatorAnswer): { readonly value: unknown; readonly text: string } | typeof UNREADABLE {
+function readJsonBody(answer: ValidatorAnswer): { readonly value: unknown; readonly bytes: Buffer | null } | typeof UNREADABLE {
   const body = answer.body;
   if (body === null || body.length === 0) return NOT_JSON;
   const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
@@ -208,7 +211,7 @@ function readJsonBody(answer: ValidatorAnswer): { readonly value: unknown; reado
   if (!looksLikeJson && !declared) return NOT_JSON;
   try {
     const value = JSON.parse(body.toString('utf8', start)) as unknown;
-    return { value, text: body.toString('latin1', start) };
+    return { value, bytes: body.subarray(start) };
   } catch {
     return UNREADABLE;
   }

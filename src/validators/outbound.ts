@@ -114,7 +114,8 @@ export function readTlsMaterial(tls: { ca?: string; cert?: string; key?: string 
 /** A validator's outbound bounds (SPEC section 8: every outbound call has a deadline). */
 function bounds(validator: ValidatorConfig) {
   return {
-    connections: 128,
+    // As many connections as calls may wait: beyond maxConcurrentCalls a call is refused at once, never queued.
+    connections: validator.maxConcurrentCalls,
     pipelining: 1,
     headersTimeout: validator.timeoutMs,
     bodyTimeout: validator.timeoutMs,

@@ -17,12 +17,12 @@ function answer(status: number, body?: string | null, mediaType = 'application/j
 }
 
 /** A judgement without the kept body text (checked on its own below). */
-type Seen = Exclude<Judgement, { kind: 'valid' }> | Omit<Extract<Judgement, { kind: 'valid' }>, 'claimsText'>;
+type Seen = Exclude<Judgement, { kind: 'valid' }> | Omit<Extract<Judgement, { kind: 'valid' }>, 'claimsBytes'>;
 
 function judge(a: ValidatorAnswer, options: JudgeOptions = AUTO, now = NOW): Seen {
   const j = judgeAnswer(a, options, now);
   if (j.kind !== 'valid') return j;
-  const { claimsText: _text, ...rest } = j;
+  const { claimsBytes: _bytes, ...rest } = j;
   return rest;
 }
 
@@ -248,11 +248,11 @@ describe('judgeAnswer: the kept body', () => {
     const body = Buffer.from('\ufeff{"lastName":"öhlundi"}');
     const j = judgeAnswer({ status: 200, mediaType: 'application/json', body }, AUTO, NOW);
     assert.equal(j.kind, 'valid');
-    assert.deepEqual(Buffer.from((j as { claimsText: string }).claimsText, 'latin1'), Buffer.from('{"lastName":"öhlundi"}'));
+    assert.deepEqual((j as { claimsBytes: Buffer }).claimsBytes, Buffer.from('{"lastName":"öhlundi"}'));
   });
   test('is empty for a body that is not a JSON object', () => {
     const j = judgeAnswer(answer(200, '[1,2]'), AUTO, NOW);
-    assert.equal((j as { claimsText: string }).claimsText, '');
+    assert.equal((j as { claimsBytes: Buffer | null }).claimsBytes, null);
   });
 });
 
@@ -306,7 +306,7 @@ describe('judgeAnswer: XML answers (SPEC 7.4), the same rules', () => {
 
   test('no claims text is kept for an XML answer (it is not JSON)', () => {
     const j = judgeAnswer(xml('<user><uid>u</uid></user>'), AUTO, NOW);
-    assert.equal((j as { claimsText: string }).claimsText, '');
+    assert.equal((j as { claimsBytes: Buffer | null }).claimsBytes, null);
   });
 });
 
