@@ -10,7 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ValidatorConfig } from '../config/compile.js';
-import { BodyTooLargeError, readBounded } from '../http/body.js';
+import { BodyTooLargeError } from '../http/body.js';
 import { describeFailure, isTimeout, nothingWasSent } from '../http/failure.js';
 import { mediaTypeOf } from '../http/media-type.js';
 import { ValidatorCallError } from './call-error.js';
@@ -57,71 +57,145 @@ export interface RefusalPeek {
   mediaType: string;
 }
 
+/** How much of an answer that is not a 200 is read (and discarded) to keep the connection. */
+const REFUSAL_BODY_BYTES = 64 * 1024;
+const PEEK_BYTES = 512;
+
+/** The deadline of a call, as undici's timeout errors read (isTimeout, http/failure.ts). */
+function deadlineError(): Error {
+  return Object.assign(new Error('the validator did not answer in time'), { name: 'TimeoutError' });
+}
+
+/**
+ * One call through undici's lowest-level `dispatch` (notes/http-stack-costs.md: the cheapest way
+ * out, as for the proxy face): the answer is gathered by this handler, without a stream or an
+ * AbortSignal per call; one timer is the whole call's deadline, including the wait for a
+ * connection (undici applies a request's abort only once it has one: a proxy that never
+ * completes a tunnel would otherwise outlive the deadline).
+ */
+class AnswerCall implements Dispatcher.DispatchHandler {
+  readonly #resolve: (answer: ValidatorAnswer) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #validator: ValidatorConfig;
+  readonly #peek: RefusalPeek | undefined;
+  #abort: ((error?: Error) => void) | null = null;
+  #timer: NodeJS.Timeout;
+  #done = false;
+  #status = 0;
+  #mediaType = '';
+  #limit = MAX_ANSWER_BYTES;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(validator: ValidatorConfig, deadlineAt: number, peek: RefusalPeek | undefined, resolve: (answer: ValidatorAnswer) => void, reject: (error: unknown) => void) {
+    this.#validator = validator;
+    this.#peek = peek;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timer = setTimeout(this.#onDeadline, Math.max(0, deadlineAt - Date.now()));
+  }
+
+  #onDeadline = (): void => this.#fail(deadlineError());
+
+  #fail(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#abort?.(error instanceof Error ? error : new Error(String(error)));
+    this.#reject(error);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#done) abort(deadlineError());
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    if (status < 200) return true; // an interim answer (RFC 9110 §15.2)
+    this.#status = status;
+    let declared = -1;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i];
+      if (name.length === 12 && name.toString('latin1').toLowerCase() === 'content-type') this.#mediaType = mediaTypeOf(rawHeaders[i + 1].toString('latin1'));
+      else if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') declared = Number(rawHeaders[i + 1].toString('latin1'));
+      else if (this.#peek !== undefined && name.length === 8 && name.toString('latin1').toLowerCase() === 'location') this.#peek.location = rawHeaders[i + 1].toString('latin1');
+    }
+    const validator = this.#validator;
+    if (status !== 200) this.#limit = REFUSAL_BODY_BYTES;
+    else if (validator.format === 'xml' || (validator.format === 'auto' && isXmlMediaType(this.#mediaType))) this.#limit = MAX_XML_ANSWER_BYTES;
+    if (declared > this.#limit) this.#tooLarge();
+    return true;
+  }
+
+  /**
+   * A 200 too large to judge is a failed call; a refusal too large to read is still a refusal
+   * (its body is never judged): the connection is given up instead of drained.
+   */
+  #tooLarge(): void {
+    if (this.#status === 200) return this.#fail(new BodyTooLargeError(this.#limit));
+    this.#finish();
+    this.#abort?.(new BodyTooLargeError(this.#limit));
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#size += chunk.length;
+    if (this.#size > this.#limit) {
+      this.#tooLarge();
+      return false;
+    }
+    // A refusal's body is only read to keep the connection (and, for probe, peeked at).
+    if (this.#status === 200 || (this.#peek !== undefined && this.#size - chunk.length < PEEK_BYTES)) this.#chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    const body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
+    if (this.#status !== 200) {
+      if (this.#peek !== undefined) {
+        this.#peek.mediaType = this.#mediaType;
+        this.#peek.body = body.subarray(0, PEEK_BYTES);
+      }
+      return this.#resolve({ status: this.#status, mediaType: '', body: null });
+    }
+    this.#resolve({ status: 200, mediaType: this.#mediaType, body });
+  }
+
+  onError(error: Error): void {
+    this.#fail(error);
+  }
+}
+
+function dispatchOnce(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, validator: ValidatorConfig, deadlineAt: number, peek: RefusalPeek | undefined): Promise<ValidatorAnswer> {
+  return new Promise<ValidatorAnswer>((resolve, reject) => {
+    dispatcher.dispatch(options, new AnswerCall(validator, deadlineAt, peek, resolve, reject));
+  });
+}
+
 /** `peek`: when given, a non-200 answer's first 512 bytes and Location are copied into it. */
 export async function callValidator(outbound: ValidatorOutbound, validator: ValidatorConfig, token: string, peek?: RefusalPeek): Promise<ValidatorAnswer> {
   const assertion = validator.clientAssertion === null ? undefined : await signClientAssertion(validator.clientAssertion);
   const request = buildValidatorRequest(validator, token, assertion);
-  const signal = AbortSignal.timeout(validator.timeoutMs);
-  const dispatcher = outbound.dispatcher;
-  const send = () => dispatcher.request({ origin: validator.origin, method: request.method, path: request.path, headers: request.headers, body: request.body, signal });
-  let response: Dispatcher.ResponseData;
-  try {
-    const sent = send().catch((error: unknown) => {
-      // One retry, and only when the connection could not even be made: the request never left.
-      // The retry sends the same client assertion (jti): the server never saw the first.
-      if (!signal.aborted && nothingWasSent(error)) return send();
-      throw error;
-    });
-    response = await withinDeadline(sent, signal);
-  } catch (error) {
-    throw toCallError(error, validator);
-  }
-  const { statusCode, headers, body } = response;
-  if (statusCode !== 200) {
-    if (peek !== undefined) {
-      peek.location = headers.location as string | undefined;
-      peek.mediaType = mediaTypeOf(headers['content-type']);
-      peek.body = await readBounded(body, 64 * 1024).then((all) => all.subarray(0, 512), () => Buffer.alloc(0));
-    } else {
-      await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-    }
-    return { status: statusCode, mediaType: '', body: null };
-  }
-  const mediaType = mediaTypeOf(headers['content-type']);
-  const limit = validator.format === 'xml' || (validator.format === 'auto' && isXmlMediaType(mediaType)) ? MAX_XML_ANSWER_BYTES : MAX_ANSWER_BYTES;
+  const deadlineAt = Date.now() + validator.timeoutMs;
+  const options: Dispatcher.DispatchOptions = { origin: validator.origin, method: request.method, path: request.path, headers: request.headers as string[], body: request.body };
   let answer: ValidatorAnswer;
   try {
-    const bytes = await readBounded(body, limit, headers['content-length'] as string | undefined);
-    answer = { status: 200, mediaType, body: bytes };
+    answer = await dispatchOnce(outbound.dispatcher, options, validator, deadlineAt, peek).catch((error: unknown) => {
+      // One retry, and only when the connection could not even be made: the request never left.
+      // The retry sends the same client assertion (jti): the server never saw the first.
+      if (Date.now() < deadlineAt && nothingWasSent(error)) return dispatchOnce(outbound.dispatcher, options, validator, deadlineAt, peek);
+      throw error;
+    });
   } catch (error) {
-    body.destroy();
     throw toCallError(error, validator);
   }
-  return outbound.answers === null ? answer : outbound.answers.open(answer);
-}
-
-/**
- * The call's answer, or the deadline's reason once it passes. undici applies a request's abort
- * signal only once the request has been given a connection: one still waiting for a connection
- * (a proxy that never completes a tunnel, say) would otherwise outlive its deadline. An answer that
- * arrives too late is discarded.
- */
-function withinDeadline(pending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (response) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) response.body.destroy();
-        else resolve(response);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return outbound.answers === null || answer.status !== 200 ? answer : outbound.answers.open(answer);
 }
 
 function toCallError(error: unknown, validator: ValidatorConfig): ValidatorCallError {

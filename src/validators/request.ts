@@ -14,20 +14,37 @@ import type { ValidatorConfig } from '../config/compile.js';
 export interface ValidatorRequest {
   readonly method: 'GET' | 'POST';
   readonly path: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Flat `[name, value, …]`, as undici's dispatch takes them: rendered once per validator, only the token varies. */
+  readonly headers: readonly string[];
   readonly body: string | null;
+}
+
+/** Each validator's fixed headers, flat (bearer: with a last slot for the caller's Authorization). */
+const rendered = new WeakMap<ValidatorConfig, readonly string[]>();
+
+function headersOf(validator: ValidatorConfig): readonly string[] {
+  let headers = rendered.get(validator);
+  if (headers === undefined) {
+    const flat = Object.entries(validator.headers).flat();
+    if (validator.style === 'bearer') flat.push('authorization', '');
+    headers = Object.freeze(flat);
+    rendered.set(validator, headers);
+  }
+  return headers;
 }
 
 /** `assertion`: the RFC 7523 client assertion of this call (private_key_jwt only). */
 export function buildValidatorRequest(validator: ValidatorConfig, token: string, assertion?: string): ValidatorRequest {
   if (validator.style === 'bearer') {
-    return { method: validator.method, path: validator.path, headers: { ...validator.headers, authorization: `Bearer ${token}` }, body: null };
+    const headers = headersOf(validator).slice();
+    headers[headers.length - 1] = `Bearer ${token}`;
+    return { method: validator.method, path: validator.path, headers, body: null };
   }
   const form = `token=${encodeURIComponent(token)}&token_type_hint=access_token${validator.formSuffix}`;
   return {
     method: validator.method,
     path: validator.path,
-    headers: validator.headers,
+    headers: headersOf(validator),
     // A compact JWS is base64url and dots: nothing in it needs form encoding.
     body: assertion === undefined ? form : `${form}&client_assertion=${assertion}`,
   };

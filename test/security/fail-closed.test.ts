@@ -60,6 +60,12 @@ describe('fail closed when the validator cannot give an answer', () => {
         const body = jsonOfSize(MIB + 4096);
         for (let at = 0; at < body.length; at += 64 * 1024) res.write(body.slice(at, at + 64 * 1024));
         res.end();
+      } else if (token.startsWith('refusal-big-')) {
+        // A refusal with a large page (an HTML login page, say), declared or chunked.
+        const page = '<html>' + 'x'.repeat(256 * 1024) + '</html>';
+        res.writeHead(401, token.includes('declared') ? { 'content-type': 'text/html', 'content-length': String(page.length) } : { 'content-type': 'text/html' });
+        for (let at = 0; at < page.length; at += 16 * 1024) res.write(page.slice(at, at + 16 * 1024));
+        res.end();
       } else if (token.startsWith('truncated-')) {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
         res.write('{"uid":"abcd23456"');
@@ -188,6 +194,20 @@ describe('fail closed when the validator cannot give an answer', () => {
     const token = 'chunked-big-0001';
     await expect503Twice('/odd', token, () => oddCalls.get(token) ?? 0);
   });
+
+  for (const framing of ['declared', 'chunked']) {
+    test(`a refusal with a body over the refusal read bound (${framing}) is still a refusal: 401, never 503`, async () => {
+      const token = `refusal-big-${framing}-0001`;
+      const before = backend.received.length;
+      const res = await fetch(`${gw.url}/odd`, { headers: { authorization: `Bearer ${token}` } });
+      await assertGatewayError(res, 401, 'InvalidTokenError');
+      assert.equal(backend.received.length, before, 'the backend is never called');
+      // The connection given up is not reused: the next call still gets its answer.
+      const good = await fetch(`${gw.url}/odd`, { headers: { authorization: 'Bearer chunked-small-0001' } });
+      assert.equal(good.status, 200);
+      await good.text();
+    });
+  }
 
   test('answer cut short (Content-Length 1000, connection closed after 18 bytes): 503, not cached', async () => {
     const token = 'truncated-0001';
