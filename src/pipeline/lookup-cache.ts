@@ -1,5 +1,5 @@
 /**
- * Stage 3, cache: a usable cached result is returned at once (no promise, no allocation); on a
+ * Stage 3, cache: a usable cached result is returned at once (no promise; one copy of its bytes); on a
  * miss, concurrent requests for the same token share one validator call (single flight) and the
  * result is stored before anyone sees it: in memory, and in Redis when there is one. With caching
  * off there is nothing to share.

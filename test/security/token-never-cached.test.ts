@@ -1,11 +1,12 @@
 /**
  * SPEC section 6: "Cache key: a SHA-256 of validator name + token; the raw token is never stored".
- * The cache keeps its entries in private class fields (ResultCache#entries, then lru-cache's own
- * #keyMap/#keyList/#valList), which neither `util.inspect` nor JSON can see. So the test walks the
- * live object graph through the V8 inspector (node:inspector, in-process), private fields and
- * Map/Set internals included, collects every string reachable from each validator's cache and
- * pending-call table, and searches them. A positive control (the rendered identity value, which
- * must be there) proves the walk does reach the entries.
+ * The cache keeps its entries off the heap, as records in ArrayBuffer segments (src/cache/memory.ts),
+ * and its other state in private class fields, which neither `util.inspect` nor JSON can see. So
+ * the test searches both: every stored key and result, read back through `ResultCache.entries()`,
+ * and every string reachable from each validator's cache and pending-call table, walked through
+ * the V8 inspector (node:inspector, in-process), private fields and Map/Set internals included. A
+ * positive control (the rendered identity value, which must be there) proves the search reaches
+ * the entries.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -123,8 +124,10 @@ describe('the raw token is never cached', () => {
     await Promise.all([seed.close(), backend.close()]);
   });
 
-  /** A cache key: the 32 bytes of a SHA-256 digest, one char per byte. */
-  const isDigestKey = (s: string): boolean => s.length === 32 && [...s].every((c) => c.charCodeAt(0) < 256) && /[^\x20-\x7e]/.test(s);
+  /** The stored entries of a validator's cache: [its 16-byte key, its result]. */
+  const storedOf = (name: string) => [...state(name).cache!.entries()];
+  /** What the cache keeps as a key: the first 16 bytes of SHA-256(validator NUL token), one char per byte. */
+  const storedKey = (validator: string, token: string) => createHash('sha256').update(`${validator}\0${token}`).digest().subarray(0, 16).toString('latin1');
 
   function state(name: string): ValidatorState {
     for (const [config, s] of gw.gateway.runtime().validators) if (config.name === name) return s;
@@ -138,16 +141,16 @@ describe('the raw token is never cached', () => {
     assert.equal(brokenAnswers, 1);
   });
 
-  test('the walk reaches the cache entries (positive control): rendered identity and keys are there', async () => {
-    const strings = await reachableStrings(state('first').cache!);
-    assert.ok(strings.some((s) => s.includes('abcd23456')), 'the rendered X-User-Id value is found in the cache');
-    const keys = strings.filter(isDigestKey);
-    assert.equal(new Set(keys).size, 3, `three 32-byte SHA-256 keys, got ${keys.length}`);
+  test('the search reaches the cache entries (positive control): rendered identity and keys are there', () => {
+    const stored = storedOf('first');
+    assert.ok(stored.some(([, result]) => result.includes('abcd23456')), 'the rendered X-User-Id value is found in the cache');
+    const keys = stored.map(([key]) => key);
+    assert.equal(new Set(keys).size, 3, `three 16-byte keys, got ${keys.length}`);
   });
 
   for (const name of ['first', 'second']) {
     test(`validator "${name}": no token, no token fragment, no raw user info anywhere in the cache or the pending calls`, async () => {
-      const strings = [...(await reachableStrings(state(name).cache!)), ...(await reachableStrings(state(name).inflight))];
+      const strings = [...storedOf(name).flat(), ...(await reachableStrings(state(name).cache!)), ...(await reachableStrings(state(name).inflight))];
       const joined = strings.join('\n');
       for (const token of TOKENS) {
         assert.equal(joined.includes(token), false, `a raw token (…${token.slice(-8)}) is stored`);
@@ -158,17 +161,17 @@ describe('the raw token is never cached', () => {
     });
   }
 
-  test('keys are SHA-256 digests of validator + token, never the token nor its plain SHA-256, and differ per validator', async () => {
-    const keysOf = async (name: string) => new Set((await reachableStrings(state(name).cache!)).filter(isDigestKey));
-    const first = await keysOf('first');
-    const second = await keysOf('second');
+  test('keys are SHA-256 digests of validator + token (their first 16 bytes), never the token nor its plain SHA-256, and differ per validator', () => {
+    const keysOf = (name: string) => new Set(storedOf(name).map(([key]) => key));
+    const first = keysOf('first');
+    const second = keysOf('second');
     assert.equal(first.size, 3);
     assert.equal(second.size, 1);
     for (const key of [...first, ...second]) {
-      assert.equal(Buffer.from(key, 'latin1').length, 32, 'a SHA-256 digest');
-      for (const token of TOKENS) assert.notEqual(key, createHash('sha256').update(token).digest().toString('latin1'), 'the key must include the validator name');
+      assert.equal(Buffer.from(key, 'latin1').length, 16, '128 bits of a SHA-256 digest');
+      for (const token of TOKENS) assert.notEqual(key, createHash('sha256').update(token).digest().subarray(0, 16).toString('latin1'), 'the key must include the validator name');
     }
-    assert.ok(first.has(createHash('sha256').update(`first\0${GOOD}`).digest().toString('latin1')), 'the key is SHA-256(validator NUL token)');
+    assert.ok(first.has(storedKey('first', GOOD)), 'the key is SHA-256(validator NUL token), truncated to 16 bytes');
     const [secondKey] = [...second];
     assert.equal(first.has(secondKey), false, 'the same token has a different key with another validator');
   });
