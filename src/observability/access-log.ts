@@ -2,9 +2,10 @@
  * One JSON line per request, in pino's format, built by hand and written in batches: an ordinary
  * pino call per request costs more than the gateway's whole per-request budget
  * (notes/http-stack-costs.md), and most of that is the write, not the formatting. Fixed fields are
- * serialised once; per request only numbers and already-safe strings are joined onto a pending
- * string, which goes to the destination every `flushIntervalMs` or once it holds `maxPendingChars`,
- * so the destination sees one write per batch. The line never holds the token or the query string,
+ * serialised once; per request only numbers and already-safe strings are joined, and the line is
+ * encoded at once into a 64 KiB batch buffer outside the heap: pending lines kept as strings would
+ * survive young-generation collections, and be copied by each. The batch goes to the destination
+ * every `flushIntervalMs` or once it is full, so the destination sees one write per batch. The line never holds the token or the query string,
  * only the token's fingerprint.
  */
 import { hostname } from 'node:os';
@@ -38,19 +39,19 @@ export class AccessLog {
   readonly #sink: LineSink;
   readonly #prefix: string;
   readonly #flushIntervalMs: number;
-  readonly #maxPendingChars: number;
-  #pending = '';
+  readonly #batch: Buffer;
+  #used = 0;
   #timer: NodeJS.Timeout | null = null;
 
   /** False when the log level is above info: request lines are info lines. */
   readonly #enabled: boolean;
 
-  constructor(sink: LineSink, options: { flushIntervalMs?: number; maxPendingChars?: number; enabled?: boolean } = {}) {
+  constructor(sink: LineSink, options: { flushIntervalMs?: number; batchBytes?: number; enabled?: boolean } = {}) {
     this.#sink = sink;
     this.#enabled = options.enabled ?? true;
     this.#prefix = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"msg":"request","reqId":"`;
     this.#flushIntervalMs = options.flushIntervalMs ?? 100;
-    this.#maxPendingChars = options.maxPendingChars ?? 64 * 1024;
+    this.#batch = Buffer.allocUnsafeSlow(options.batchBytes ?? 64 * 1024);
   }
 
   write(entry: AccessEntry, status: number): void {
@@ -58,13 +59,19 @@ export class AccessLog {
     const path = NEEDS_ESCAPE.test(entry.path) ? JSON.stringify(entry.path) : `"${entry.path}"`;
     const slot = entry.slot;
     const key = slot.tokenKey;
-    this.#pending +=
+    const line =
       `{"level":30,"time":${Date.now()}${this.#prefix}${entry.requestId}","face":"${entry.face}","method":"${entry.method}","path":${path}` +
       `,"route":${entry.route === null ? -1 : entry.route.index},"status":${status},"outcome":"${slot.outcome}"` +
       `,"reason":${quoteOrNull(slot.reason)},"cache":${quoteOrNull(slot.cache)},"validator":${slot.validator === null ? 'null' : `"${slot.validator.name}"`}` +
       `,"fp":${key === null ? 'null' : `"${fingerprintOf(key)}"`},"ms":${Math.round((performance.now() - entry.startedAt) * 100) / 100}}\n`;
-    if (this.#pending.length >= this.#maxPendingChars) this.flush();
-    else this.#timer ??= setTimeout(this.#onTimer, this.#flushIntervalMs);
+    // UTF-8 takes at most 3 bytes for a UTF-16 unit: a line that might not fit goes after the batch
+    // so far, and one longer than a batch (a very long path) on its own.
+    if (this.#used + line.length * 3 > this.#batch.length) {
+      this.flush();
+      if (line.length * 3 > this.#batch.length) return void this.#sink.write(line);
+    }
+    this.#used += this.#batch.write(line, this.#used, 'utf8');
+    this.#timer ??= setTimeout(this.#onTimer, this.#flushIntervalMs);
   }
 
   /** Hands every pending line to the destination now. */
@@ -73,9 +80,9 @@ export class AccessLog {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#pending === '') return;
-    const text = this.#pending;
-    this.#pending = '';
+    if (this.#used === 0) return;
+    const text = this.#batch.toString('utf8', 0, this.#used);
+    this.#used = 0;
     this.#sink.write(text);
   }
 
