@@ -5,14 +5,19 @@
  * - `request` (the issue's and notes/http-stack-costs.md's baseline): node:http in, undici
  *   `Pool.request` out, the answer body piped back.
  * - `dispatch`: undici's lowest-level `Pool.dispatch`, the one tokengate uses; 12–19 % faster.
+ * - `two-hop`: the least a Node gateway without a cache can do: per request one `dispatch` to the
+ *   validator with the request's Authorization (its answer read and dropped, a 200 let through),
+ *   then the `dispatch` proxy. The runtime's limit for caching off.
  *
- *   node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL request|dispatch
+ *   node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL request|dispatch|two-hop [VALIDATOR_URL]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 
-const [port, upstream, api] = [Number(process.argv[2]), process.argv[3], process.argv[4] ?? 'request'];
+const [port, upstream, api, validatorUrl] = [Number(process.argv[2]), process.argv[3], process.argv[4] ?? 'request', process.argv[5]];
 const pool = new Pool(upstream, { pipelining: 1, keepAliveTimeout: 30_000 });
+const validator = validatorUrl === undefined ? null : new URL(validatorUrl);
+const validatorPool = validator === null ? null : new Pool(validator.origin, { pipelining: 1, keepAliveTimeout: 30_000 });
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'te', 'upgrade', 'proxy-connection']);
 
 function requestHeaders(req: IncomingMessage): string[] {
@@ -49,6 +54,34 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 }
 
+/** The validator's answer, read and dropped; then the request is proxied on a 200, refused otherwise. */
+class Check implements Dispatcher.DispatchHandler {
+  #status = 0;
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+  onConnect(): void {}
+  onHeaders(status: number): boolean {
+    this.#status = status;
+    return true;
+  }
+  onData(): boolean {
+    return true;
+  }
+  onComplete(): void {
+    if (this.#status === 200) dispatchProxy(this.req, this.res);
+    else this.res.writeHead(401).end();
+  }
+  onError(): void {
+    this.res.writeHead(503).end();
+  }
+}
+
+function dispatchProxy(req: IncomingMessage, res: ServerResponse): void {
+  pool.dispatch({ method: req.method!, path: req.url!, headers: requestHeaders(req), body: hasBody(req) ? req : null }, new Relay(res));
+}
+
 async function viaRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const { statusCode, headers, body } = await pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.url!, headers: requestHeaders(req), body: hasBody(req) ? req : null });
@@ -63,7 +96,8 @@ async function viaRequest(req: IncomingMessage, res: ServerResponse): Promise<vo
 }
 
 createServer((req, res) => {
-  if (api === 'dispatch') pool.dispatch({ method: req.method!, path: req.url!, headers: requestHeaders(req), body: hasBody(req) ? req : null }, new Relay(res));
+  if (api === 'dispatch') dispatchProxy(req, res);
+  else if (api === 'two-hop') validatorPool!.dispatch({ method: 'GET', path: validator!.pathname + validator!.search, headers: ['authorization', req.headers.authorization ?? ''] }, new Check(req, res));
   else void viaRequest(req, res);
 }).listen(port, '127.0.0.1');
 

@@ -2,7 +2,9 @@
  * Prometheus metrics (prom-client, one registry per gateway). Per-request counts are plain numbers
  * bumped on the hot path and handed to prom-client only when /metrics is scraped: a labelled
  * prom-client `inc()` per request would cost about as much as the rest of a cache hit. The
- * validator call metrics (calls, latency) are observed directly: they are on the miss path.
+ * validator call metrics (calls, latency) are observed directly, through label-bound children
+ * looked up once per validator and status class (a labelled `observe()` hashes its labels per
+ * call): they are on the miss path, once per request with caching off.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome, Reason } from '../pipeline/reasons.js';
@@ -23,6 +25,8 @@ export class GatewayMetrics {
   readonly #validatorCalls: Counter<'validator' | 'status_class'>;
   readonly #validatorSeconds: Histogram<'validator' | 'status_class'>;
   readonly #circuitOpen: Gauge<'validator'>;
+  /** Per validator, by status class (index 0: no answer, else the first digit), the bound count and latency. */
+  readonly #callsOf = new Map<string, ({ calls: Counter.Internal; seconds: Histogram.Internal<'validator' | 'status_class'> } | undefined)[]>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -128,9 +132,16 @@ export class GatewayMetrics {
   }
 
   validatorCall(validator: string, status: number | null, seconds: number): void {
-    const statusClass = status === null ? 'error' : `${Math.floor(status / 100)}xx`;
-    this.#validatorCalls.inc({ validator, status_class: statusClass });
-    this.#validatorSeconds.observe({ validator, status_class: statusClass }, seconds);
+    const index = status === null ? 0 : Math.floor(status / 100);
+    let classes = this.#callsOf.get(validator);
+    if (classes === undefined) this.#callsOf.set(validator, (classes = []));
+    let bound = classes[index];
+    if (bound === undefined) {
+      const statusClass = index === 0 ? 'error' : `${index}xx`;
+      bound = classes[index] = { calls: this.#validatorCalls.labels(validator, statusClass), seconds: this.#validatorSeconds.labels(validator, statusClass) };
+    }
+    bound.calls.inc();
+    bound.seconds.observe(seconds);
   }
 
   circuit(validator: string, open: boolean): void {

@@ -1,12 +1,14 @@
 /**
  * Properties of identity headers (SPEC section 5): for any JSON and any Unicode, a rendered value
  * never holds CR, LF, NUL or another control character, is never over the bound, and reads back
- * as what the validator said (UTF-8 bytes, or RFC 3986 percent-encoding of them).
+ * as what the validator said (UTF-8 bytes, or RFC 3986 percent-encoding of them). The direct walk
+ * of member-name chains ($.a.b) selects exactly what json-p3's RFC 9535 query selects.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { compileIdentityPlan, renderIdentity, type DroppedIdentityHeader, type IdentityEncoding } from '../../src/identity/plan.js';
+import { compile, type JSONValue } from 'json-p3';
+import { compileIdentityPlan, compileJsonPath, renderIdentity, type DroppedIdentityHeader, type IdentityEncoding } from '../../src/identity/plan.js';
 import { settings } from '../fixtures/properties.js';
 
 const MAX = 64;
@@ -41,4 +43,29 @@ describe('property: identity values', () => {
       );
     });
   }
+
+  // Names that are also Object.prototype's, arrays, scalars and own "__proto__" members (JSON.parse
+  // makes them own data properties): where a walk could differ from RFC 9535 if it read inherited
+  // properties or indexed arrays by name.
+  const NAMES = ['a', 'b', 'uid', '__proto__', 'constructor', 'toString', 'length', '_x1'];
+  const member = fc.constantFrom(...NAMES);
+  const json: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.oneof(fc.constant('null'), fc.constant('true'), fc.integer().map(String), fc.string({ maxLength: 4 }).map((t) => JSON.stringify(t))),
+      fc.array(tie('node'), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
+      fc.array(fc.tuple(member, tie('node')), { maxLength: 4 }).map((entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+    ),
+  })).node;
+
+  test('a member-name chain walked directly selects what json-p3 selects', () => {
+    fc.assert(
+      fc.property(json, fc.array(member, { minLength: 1, maxLength: 4 }), (text, names) => {
+        const body = JSON.parse(text) as unknown;
+        const path = `$.${names.join('.')}`;
+        assert.deepEqual(compileJsonPath(path).values(body), compile(path).query(body as JSONValue).values(), `${path} on ${text}`);
+      }),
+      settings(5000, 43),
+    );
+  });
 });
