@@ -346,4 +346,21 @@ describe('result cache rules', () => {
       assert.equal(Math.min(maxBytes, 2 ** 31) - cache.budget, 4 * buckets, `${maxEntries} entries, ${maxBytes} bytes`);
     }
   });
+
+  test('past a million entries the hash table doubles: every entry still found, in the same recency, its growth paid from the byte budget', () => {
+    const count = 2 ** 20 + 5000;
+    const cache = new ResultCache(2 * 2 ** 20, 2 ** 31);
+    const before = cache.budget;
+    const result = fresh(0, ['u']);
+    const keys = Array.from({ length: count }, (_, i) => tokenKey('grow', String(i)));
+    for (let i = 0; i < count; i++) assert.equal(cache.set(keys[i], result, 0), true);
+    assert.equal(cache.size, count);
+    assert.equal(before - cache.budget, 4 * 2 ** 20, 'the doubled table costs 4 MiB more');
+    for (let i = 0; i < count; i += 997) assert.equal(cache.get(keys[i], 1), result, `entry ${i}`);
+    assert.equal(cache.get(keys[count - 1], 1), result);
+    const order = [...cache.entries()].map(([key]) => key);
+    assert.equal(order.length, count);
+    assert.equal(order[0], keys[1].slice(0, KEY_BYTES), 'the least recently used first: 0 was read since');
+    assert.equal(order.at(-1), keys[count - 1].slice(0, KEY_BYTES));
+  });
 });
