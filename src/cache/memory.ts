@@ -181,6 +181,15 @@ export class ResultCache {
    * found and kept (fresh, or within its stale time) becomes the most recently used.
    */
   get(key: string, now: number): TokenResult | undefined {
+    return this.#lookup(key, now, true);
+  }
+
+  /** A result past its freshness but still within its stale time, for when the validator is down; recency is left alone. */
+  getStale(key: string, now: number): TokenResult | undefined {
+    return this.#lookup(key, now, false);
+  }
+
+  #lookup(key: string, now: number, fresh: boolean): TokenResult | undefined {
     const address = this.#find(key);
     if (address === 0) return undefined;
     const segment = address >>> OFFSET_BITS;
@@ -188,22 +197,12 @@ export class ResultCache {
     const at = ((address & OFFSET_MASK) << 2) + HEADER_BYTES;
     const field = bytes[at - 2] | (bytes[at - 1] << 8);
     if (time48(bytes, (field & SHORT) === 0 ? at + 7 : at + 1) <= now) {
-      this.#delete(address);
+      if (fresh) this.#delete(address);
       return undefined;
     }
+    if (!fresh) return this.#result(segment, bytes, at, field);
     this.#touch(address);
     return time48(bytes, at + 1) > now ? this.#result(segment, bytes, at, field) : undefined;
-  }
-
-  /** A result past its freshness but still within its stale time, for when the validator is down; recency is left alone. */
-  getStale(key: string, now: number): TokenResult | undefined {
-    const address = this.#find(key);
-    if (address === 0) return undefined;
-    const segment = address >>> OFFSET_BITS;
-    const bytes = this.#bytes[segment];
-    const at = ((address & OFFSET_MASK) << 2) + HEADER_BYTES;
-    const field = bytes[at - 2] | (bytes[at - 1] << 8);
-    return time48(bytes, (field & SHORT) === 0 ? at + 7 : at + 1) > now ? this.#result(segment, bytes, at, field) : undefined;
   }
 
   /**

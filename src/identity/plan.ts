@@ -56,24 +56,24 @@ export function normalizeJsonPath(path: string): string {
   return `$.${trimmed}`;
 }
 
-/** Why `path` is not an RFC 9535 JSONPath ("$." may be left out), or `null` when it is one. */
-export function jsonPathProblem(path: string): string | null {
+/** An identity path compiled (XPath when it begins with "/", else JSONPath), or why it cannot be. */
+function compileIdentityPath(path: string): Omit<IdentityHeader, 'name'> | string {
+  if (isXPath(path)) {
+    const compiled = compileXPath(path);
+    return compiled.ok ? { path, query: null, xpath: compiled.xpath } : `is not a usable XPath 1.0 expression: ${compiled.message}`;
+  }
+  const normalized = normalizeJsonPath(path);
   try {
-    compile(normalizeJsonPath(path));
-    return null;
+    return { path: normalized, query: compileJsonPath(normalized), xpath: null };
   } catch (error) {
-    return (error as Error).message.split('\n')[0] ?? 'malformed';
+    return `is not a valid RFC 9535 JSONPath: ${(error as Error).message.split('\n')[0] ?? 'malformed'}`;
   }
 }
 
-/** Why `path` is not a usable identity path (XPath when it begins with "/", else JSONPath), or `null`. */
+/** Why `path` is not a usable identity path, or `null` (the configuration schema asks before compiling). */
 export function identityPathProblem(path: string): string | null {
-  if (isXPath(path)) {
-    const compiled = compileXPath(path);
-    return compiled.ok ? null : `is not a usable XPath 1.0 expression: ${compiled.message}`;
-  }
-  const problem = jsonPathProblem(path);
-  return problem === null ? null : `is not a valid RFC 9535 JSONPath: ${problem}`;
+  const compiled = compileIdentityPath(path);
+  return typeof compiled === 'string' ? compiled : null;
 }
 
 export function compileIdentityPlan(
@@ -85,18 +85,9 @@ export function compileIdentityPlan(
 ): IdentityPlan {
   const compiled: IdentityHeader[] = [];
   for (const [name, path] of Object.entries(headers)) {
-    if (isXPath(path)) {
-      const xpath = compileXPath(path);
-      if (xpath.ok) compiled.push(Object.freeze({ name, path, query: null, xpath: xpath.xpath }));
-      else problems.push({ header: name, message: `is not a usable XPath 1.0 expression: ${xpath.message}` });
-      continue;
-    }
-    try {
-      const normalized = normalizeJsonPath(path);
-      compiled.push(Object.freeze({ name, path: normalized, query: compileJsonPath(normalized), xpath: null }));
-    } catch (error) {
-      problems.push({ header: name, message: `is not a valid RFC 9535 JSONPath: ${(error as Error).message}` });
-    }
+    const header = compileIdentityPath(path);
+    if (typeof header === 'string') problems.push({ header: name, message: header });
+    else compiled.push(Object.freeze({ name, ...header }));
   }
   return Object.freeze({
     index,
