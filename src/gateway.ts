@@ -10,7 +10,7 @@ import { createRequestHandler } from './faces/dispatch.js';
 import { applyConnectionLimits, CONNECTIONS_CHECKING_INTERVAL_MS, limitConnectionsPerClient } from './http/connection-limits.js';
 import { listen, urlOf } from './http/listen.js';
 import { AccessLog } from './observability/access-log.js';
-import { startAdminServer, type AdminHandlers, type AdminServer } from './observability/admin.js';
+import { startAdminServer, type AdminHandlers, type AdminServer, type Readiness } from './observability/admin.js';
 import { createLogOutput, type LogOutput } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { revokeToken } from './pipeline/revoke.js';
@@ -41,7 +41,7 @@ export interface Gateway {
   /** The runtime serving new requests now. */
   runtime(): Runtime;
   /** What /readyz reports. */
-  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  readiness(): Readiness;
   /** Forgets a token in every cache (SPEC section 6). */
   revoke(token: string, announce?: boolean): ReturnType<typeof revokeToken>;
   /** Swaps in a new configuration; requests in flight finish on the old one. */
@@ -71,10 +71,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await listen(server, port, host, 'gateway port');
   const url = urlOf(server);
 
-  const readiness = () => {
+  // Redis is a shared cache the gateway can do without: its absence degrades, never unreadies.
+  const readiness = (): Readiness => {
     const checks: Record<string, boolean> = { configuration: true, listening: server.listening };
+    const ready = checks.listening;
     if (runtime.shared !== null) checks.redis = runtime.shared.ready;
-    return { ready: Object.values(checks).every(Boolean), checks };
+    return { ready, degraded: checks.redis === false, checks };
   };
   const revoke = (token: string, announce = true) => revokeToken(runtime, token, announce);
   const adminHandlers: AdminHandlers = {

@@ -91,7 +91,7 @@ export async function runPrimary(file: string, config: GatewayConfig, count: num
         const replies = await ask((id) => ({ type: 'tokengate:readiness', id }));
         const checks: Record<string, boolean> = { workers: ready.size === count && replies.length === count };
         replies.forEach((reply, i) => (checks[`worker ${i + 1}`] = reply.ready === true));
-        return { ready: Object.values(checks).every(Boolean), checks };
+        return { ready: Object.values(checks).every(Boolean), degraded: replies.some((reply) => reply.degraded === true), checks };
       },
       metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
       // One worker also deletes the token from Redis and tells the other instances.

@@ -2,8 +2,9 @@
  * The admin port (SPEC `admin`; 127.0.0.1 by default, since it has no authentication of its own):
  *
  *   GET  /healthz   200 while the process runs (liveness)
- *   GET  /readyz    200 when the configuration is loaded, the proxy listens and Redis (when
- *                   configured) answers; 503 otherwise (readiness)
+ *   GET  /readyz    200 when the configuration is loaded and the proxy listens, 503 otherwise
+ *                   (readiness); with Redis configured and not answering, 200 "degraded": the
+ *                   gateway goes on with its own cache and the validator
  *   GET  /metrics   Prometheus text format
  *   POST /revoke    {"token": "…"}: forget the token everywhere (SPEC section 6)
  *
@@ -13,8 +14,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readBounded } from '../http/body.js';
 import { listen, urlOf } from '../http/listen.js';
 
+/** `ready`: can serve; `degraded`: serves, without something it can do without (Redis). */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly degraded: boolean;
+  readonly checks: Record<string, boolean>;
+}
+
 export interface AdminHandlers {
-  ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  ready(): Promise<Readiness>;
   metrics(): Promise<{ contentType: string; body: string }>;
   revoke(token: string): Promise<object>;
 }
@@ -53,8 +61,8 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: AdminH
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { status: 'use GET' }, { allow: 'GET, HEAD' });
   if (path === '/healthz') return json(res, 200, { status: 'ok' });
   if (path === '/readyz') {
-    const { ready, checks } = await handlers.ready();
-    return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    const { ready, degraded, checks } = await handlers.ready();
+    return json(res, ready ? 200 : 503, { status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', checks });
   }
   if (path === '/metrics') {
     const { contentType, body } = await handlers.metrics();
