@@ -7,6 +7,7 @@
  * its memory); a multipart body is streamed and watched for a `_method` part, and the upstream call
  * is cut off the moment one appears, before the backend has the whole body.
  */
+import { Transform } from 'node:stream';
 import { METHOD_OVERRIDE_PARAM } from '../http/header-names.js';
 import { mediaTypeOf } from '../http/media-type.js';
 import { paramValues } from '../http/urlencoded.js';
@@ -61,19 +62,25 @@ const OVERRIDE_PART = /\bname\s*=\s*(?:"_method"|_method(?=[\s;]|$))/im;
 const CARRY = 64;
 
 /**
- * Calls `found` once if `body` (a multipart request streaming through) names a `_method` part.
- * It listens beside whoever reads the body; it neither reads nor buffers more than CARRY bytes.
+ * The multipart body as the backend is sent it: the request's bytes passed on as they are read
+ * (with the upstream's back-pressure), until a chunk names a `_method` part; that chunk and
+ * everything after it are held back and `found` is called once. It is the body itself, not a
+ * listener beside it: a second reader would set the request flowing before the upstream reads it.
  */
-export function watchForOverridePart(body: NodeJS.EventEmitter, found: () => void): void {
+export function overridePartScanner(found: () => void): Transform {
   let tail = '';
-  const onData = (chunk: Buffer) => {
-    const text = tail + chunk.toString('latin1');
-    if (OVERRIDE_PART.test(text)) {
-      body.off('data', onData);
-      found();
-      return;
-    }
-    tail = text.slice(-CARRY);
-  };
-  body.on('data', onData);
+  let seen = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (seen) return callback();
+      const text = tail + chunk.toString('latin1');
+      if (OVERRIDE_PART.test(text)) {
+        seen = true;
+        found();
+        return callback();
+      }
+      tail = text.slice(-CARRY);
+      callback(null, chunk);
+    },
+  });
 }

@@ -4,6 +4,7 @@
  * listener and the access log's entry, so the hot path allocates little beyond it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { CONFLICTING_OVERRIDES, methodOverrideOf } from '../http/method-override.js';
 import { readInboundHeaders, removePair, type InboundHeaders } from '../http/request-headers.js';
 import { paramValues, removeParam } from '../http/urlencoded.js';
@@ -14,7 +15,7 @@ import { refuse } from '../pipeline/index.js';
 import { matchRoute } from '../pipeline/match-route.js';
 import type { Runtime } from '../runtime.js';
 import { Exchange, requestIdFor, requestIdOf } from './exchange.js';
-import { bodyKindOf, formMethodOverride, MAX_FORM_BYTES, watchForOverridePart } from './form-inspection.js';
+import { bodyKindOf, formMethodOverride, MAX_FORM_BYTES, overridePartScanner } from './form-inspection.js';
 import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener } from './upstream.js';
 
 class ProxyExchange extends Exchange implements UpstreamListener {
@@ -84,9 +85,11 @@ export function proxyRequest(runtime: Runtime, req: IncomingMessage, res: Server
   ex.authorization = inbound.authorization;
   ex.authorizationCount = inbound.authorizationCount;
 
+  // Which body the backend parses, and so whether it carries a token or a `_method`, must not be in doubt.
+  if (inbound.contentTypeCount > 1) return ex.refuseWith('several_content_types');
   const hasBody = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0');
   const kind = hasBody && ex.method !== 'GET' && ex.method !== 'HEAD' ? bodyKindOf(inbound.contentType) : 'other';
-  if (kind === 'urlencoded' && (route.auth !== 'none' || !route.methodOverride)) {
+  if (kind === 'urlencoded') {
     ex.readBody(MAX_FORM_BYTES, inbound.contentLength, (body) => {
       const form = body.toString('latin1');
       // A `_method` in the body must name the method the route was chosen for, or be refused.
@@ -114,7 +117,18 @@ function forward(ex: ProxyExchange, decision: Decision): void {
   const route = ex.route!;
   const inbound = ex.inbound!;
   const headers = inbound.forward;
-  let body: IncomingMessage | Buffer | null = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0') ? ex.req : null;
+  let body: Readable | Buffer | null = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0') ? ex.req : null;
+  let call: UpstreamCall | null = null;
+  if (body !== null && ex.watchMultipart) {
+    // Cut off before the backend has the whole body, so that it never acts on the override.
+    const scanner = overridePartScanner(() => {
+      call?.cancel();
+      if (!ex.res.headersSent) ex.refuseWith('method_override_refused');
+      else ex.res.destroy();
+    });
+    ex.req.pipe(scanner);
+    body = scanner;
+  }
 
   if (!route.forwardAuthorization && decision.tokenSource === 'header') removePair(headers, inbound.authorizationAt);
   if (ex.formBody !== null) {
@@ -129,13 +143,5 @@ function forward(ex: ProxyExchange, decision: Decision): void {
   headers.push('x-forwarded-for', inbound.forwardedFor === undefined ? remote : `${inbound.forwardedFor}, ${remote}`, 'x-forwarded-proto', 'http', 'x-request-id', ex.requestId);
   if (inbound.host !== undefined) headers.push('x-forwarded-host', inbound.host);
 
-  const call = UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId, route.upstreamTimeoutMs);
-  if (ex.watchMultipart) {
-    // Cut off before the backend has the whole body, so that it never acts on the override.
-    watchForOverridePart(ex.req, () => {
-      call.cancel();
-      if (!ex.res.headersSent) ex.refuseWith('method_override_refused');
-      else ex.res.destroy();
-    });
-  }
+  call = UpstreamCall.start(ex.runtime.upstreams[route.index]!, ex.req, ex.res, upstreamPath(route, ex.path, ex.query), headers, body, ex, ex.requestId, route.upstreamTimeoutMs);
 }

@@ -5,6 +5,7 @@
  * answer deadline 504 (SPEC section 4).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayConfig, RouteConfig } from '../config/compile.js';
 import { isTimeout } from '../http/failure.js';
@@ -94,7 +95,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   /** `timeoutMs`: until the backend's answer (its status line and headers) must have begun. */
-  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: IncomingMessage | Buffer | null, listener: UpstreamListener, requestId: string, timeoutMs: number): UpstreamCall {
+  static start(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, path: string, headers: string[], body: Readable | Buffer | null, listener: UpstreamListener, requestId: string, timeoutMs: number): UpstreamCall {
     const call = new UpstreamCall(res, listener, requestId);
     // A client that goes away ends the upstream call too (not `once`: no wrapper per request).
     res.on('close', call.#onClientClose);

@@ -8,7 +8,8 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', '
 /** Connection failures that happen before a single byte of the request was sent (safe to retry once). */
 const NOTHING_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-function codeOf(error: unknown): string {
+/** An error's `code` (Node's and undici's), '' when it has none. */
+export function codeOf(error: unknown): string {
   return (error as { code?: unknown } | null)?.code === undefined ? '' : String((error as { code: unknown }).code);
 }
 

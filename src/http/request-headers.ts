@@ -19,6 +19,8 @@ export interface InboundHeaders {
   host: string | undefined;
   forwardedFor: string | undefined;
   contentType: string | undefined;
+  /** Backends differ on which of several Content-Types they read (Node the first, others the last). */
+  contentTypeCount: number;
   contentLength: string | undefined;
   /** Index in `forward` of the Content-Length name, or -1. */
   contentLengthAt: number;
@@ -41,6 +43,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
     host: undefined,
     forwardedFor: undefined,
     contentType: undefined,
+    contentTypeCount: 0,
     contentLength: undefined,
     contentLengthAt: -1,
     chunked: false,
@@ -85,6 +88,7 @@ export function readInboundHeaders(raw: readonly string[], identityNames: Readon
         break;
       case 'content-type':
         inbound.contentType = value;
+        inbound.contentTypeCount++;
         break;
       case 'content-length':
         inbound.contentLength = value;

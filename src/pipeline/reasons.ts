@@ -47,6 +47,7 @@ export const REASONS = {
   form_body_too_large: { outcome: 'deny', status: 413, type: 'PayloadTooLargeError', message: 'The form body is too large to look for an access token in.' },
   form_budget_exceeded: { outcome: 'deny', status: 429, type: 'TooManyRequestsError', message: 'Too many form bodies are waiting to be read; try again later.', retryAfter: 1 },
   several_selector_values: { ...INVALID_REQUEST, message: 'The header that selects the validator was sent more than once or with several values.' },
+  several_content_types: { ...INVALID_REQUEST, message: 'The request has more than one Content-Type header.' },
   method_override_refused: { ...INVALID_REQUEST, message: 'The request names several method overrides, or one that the route it names does not honour.' },
 
   // The credentials (RFC 6750 section 2).

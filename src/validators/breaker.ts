@@ -7,9 +7,11 @@
  * (a 5xx, a 429, a timeout, a reset) may be caused by the token itself, so within one run of
  * failures each client counts once, and no single client can open the circuit for everyone; nor
  * hold it open: a client whose call already failed in this run is never the trial, so each client
- * may only spend one trial: after the cooldown, trials go out one at a time, a failed trial's client is
-not asked to try again, and the circuit re-opens only once `threshold` clients' trials have failed
-(or one whose failure cannot depend on its token). A failure before anything was sent (connection refused,
+ * may only spend one trial per cooldown: after the cooldown, trials go out one at a time, a failed
+ * trial's client is not asked again for a cooldown (then it may be: with fewer clients than
+ * `threshold`, one behind a load balancer say, the validator must still get its trials), and the
+ * circuit re-opens only once `threshold` clients' trials have failed (or one whose failure cannot
+ * depend on its token). A failure before anything was sent (connection refused,
  * connect timeout) says nothing about any token and always counts.
  */
 export type Admission = 'closed' | 'trial' | 'refused';
@@ -22,8 +24,8 @@ export class CircuitBreaker {
   readonly #failedClients = new Set<string>();
   #openUntil = 0;
   #trialInFlight = false;
-  /** Clients whose trial failed since the cooldown ended. */
-  readonly #failedTrials = new Set<string>();
+  /** Clients whose trial failed since the cooldown ended, and when. */
+  readonly #failedTrials = new Map<string, number>();
 
   /** `threshold` 0 disables the breaker. */
   constructor(threshold: number, cooldownMs: number) {
@@ -38,7 +40,7 @@ export class CircuitBreaker {
   admit(now: number, client: string | null): Admission {
     if (this.#threshold === 0 || this.#failures < this.#threshold) return 'closed';
     if (now < this.#openUntil || this.#trialInFlight) return 'refused';
-    if (client !== null && this.#failedTrials.has(client)) return 'refused';
+    if (client !== null && now < (this.#failedTrials.get(client) ?? -Infinity) + this.#cooldownMs) return 'refused';
     this.#trialInFlight = true;
     return 'trial';
   }
@@ -56,7 +58,7 @@ export class CircuitBreaker {
     if (this.#threshold === 0) return;
     if (trial) {
       this.#trialInFlight = false;
-      if (client !== null) this.#failedTrials.add(client);
+      if (client !== null) this.#failedTrials.set(client, now);
       if (client === null || this.#failedTrials.size >= this.#threshold) this.#reopen(now);
       return;
     }

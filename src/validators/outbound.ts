@@ -15,6 +15,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { Agent, EnvHttpProxyAgent, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import type { ValidatorConfig } from '../config/compile.js';
 import type { Problem } from '../config/problems.js';
+import { codeOf } from '../http/failure.js';
 import type { UnavailableReason } from '../pipeline/reasons.js';
 
 export interface ProxySettings {
@@ -183,12 +184,9 @@ export function createKeysDispatcher(validator: ValidatorConfig, calls: Dispatch
 // Node's (OpenSSL's) certificate verification failures and TLS alerts.
 const TLS_CODE = /^(?:ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED_CERT$|HOSTNAME_MISMATCH$|EPROTO$|ERR_OSSL_)/;
 // Failures to reach a host at all. With a proxy URL the gateway only ever connects to the proxy.
-const CONNECT_CODE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_PRX_TLS', 'TOKENGATE_CONNECT_FAILED']);
-
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : '';
-}
+// Not a reset: it can come after the request left (from the validator, inside the tunnel), so it
+// may depend on the token and must count against the breaker once per client, as without a proxy.
+const CONNECT_CODE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_PRX_TLS', 'TOKENGATE_CONNECT_FAILED']);
 
 /**
  * A proxy or TLS failure, told apart from any other: the proxy refused the tunnel or the request

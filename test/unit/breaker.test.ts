@@ -79,6 +79,19 @@ describe('circuit breaker', () => {
     assert.equal(b.admit(1_002, 'hostile'), 'closed');
   });
 
+  test('a client whose trial failed is asked again after a cooldown: fewer clients than the threshold (one load balancer) are not shut out for good (regression: review finding, breaker trial)', () => {
+    const b = new CircuitBreaker(3, 1_000);
+    b.failed(0, null, false);
+    b.failed(0, null, false);
+    b.failed(0, null, false);
+    assert.equal(b.admit(1_000, 'lb'), 'trial');
+    b.failed(2_000, 'lb', true);
+    assert.equal(b.admit(2_999, 'lb'), 'refused', 'within a cooldown of its failed trial');
+    assert.equal(b.admit(3_000, 'lb'), 'trial', 'a cooldown later it may try again');
+    b.succeeded(true);
+    assert.equal(b.admit(3_001, 'lb'), 'closed');
+  });
+
   test('threshold clients\' trials failing re-open it; so does one failure that cannot depend on the token', () => {
     const b = new CircuitBreaker(2, 1_000);
     b.failed(0, null, false);

@@ -59,6 +59,7 @@ const rows: Row[] = [
   { id: 'token_too_long', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   { id: 'several_selector_values', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   { id: 'method_override_refused', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
+  { id: 'several_content_types', status: 400, type: 'InvalidRequestError', challenge: INVALID_REQUEST },
   // Validator unavailable: 503 + Retry-After, no challenge (deny-401: see below).
   ...(['validator_timeout', 'validator_unreachable', 'validator_server_error', 'validator_throttled', 'validator_bad_answer', 'validator_circuit_open', 'validator_overloaded', 'validator_proxy_failed', 'validator_tls_failed', 'validator_answer_unverified', 'validator_keys_unavailable'] as const).map(
     (id) => ({ id, status: 503, type: 'ValidationUnavailableError', challenge: undefined }),
