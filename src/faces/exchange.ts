@@ -141,17 +141,36 @@ export abstract class Exchange implements Question, AccessEntry {
 
   /**
    * The request body, at most `limit` bytes, then `then(body)`; a larger one is refused with 413.
-   * The bytes held are budgeted per client and in all (FormBudget): beyond, 429 without reading.
+   * The bytes held are budgeted per client and in all (FormBudget) as they arrive, not as announced:
+   * a client that announces much and sends little (or nothing) holds only what it sent. Beyond the
+   * budget, 429.
    */
   readBody(limit: number, declaredLength: string | undefined, then: (body: Buffer) => void): void {
-    const reserved = Math.min(limit, declaredLength === undefined ? limit : Number(declaredLength) || 0);
     const client = this.client;
     const budget = this.runtime.formBudget;
-    if (!budget.acquire(client, reserved)) return this.refuseWith('form_budget_exceeded');
-    this.res.once('close', () => budget.release(client, reserved));
-    readBounded(this.req, limit, declaredLength).then(then, (error: unknown) => {
-      if (error instanceof BodyTooLargeError) this.refuseWith('form_body_too_large');
-      else this.res.destroy(); // the client went away mid-body: nobody to answer
+    let held = 0;
+    const acquire = (bytes: number): boolean => {
+      if (!budget.acquire(client, bytes)) return false;
+      held += bytes;
+      return true;
+    };
+    this.res.once('close', () => budget.release(client, held));
+    readBounded(budgeted(this.req, acquire), limit, declaredLength).then(then, (error: unknown) => {
+      // A client gone mid-body has nobody to answer.
+      if (this.req.socket === null || this.res.destroyed) this.res.destroy();
+      else if (error instanceof BodyTooLargeError) this.refuseWith('form_body_too_large');
+      else if (error instanceof FormBudgetExceeded) this.refuseWith('form_budget_exceeded');
+      else this.res.destroy();
     });
+  }
+}
+
+class FormBudgetExceeded extends Error {}
+
+/** The chunks of `source`, each only once `acquire(its length)` allowed it. */
+async function* budgeted(source: AsyncIterable<Buffer>, acquire: (bytes: number) => boolean): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (!acquire(chunk.length)) throw new FormBudgetExceeded('form budget exceeded');
+    yield chunk;
   }
 }

@@ -9,9 +9,14 @@
  *   that needs a scope.
  * - several-content-types: with two Content-Type headers the gateway read the last and Node
  *   backends the first, so a urlencoded body's `_method` passed labelled text/plain.
+ * - form-budget-announced: a chunked form body reserved the whole form bound (1 MiB) before a byte
+ *   arrived, so two idle chunked POSTs took one address's whole budget: its next form got 429.
+ *   Bytes are now counted as they arrive.
  */
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
@@ -30,6 +35,7 @@ describe('review findings: form bodies', () => {
       validators: { v: { url: seed.validationUrl } },
       routes: [
         { path: '/orders', methods: ['POST'], upstream: backend.url, requiredScopes: ['orders:write'] },
+        { path: '/form', upstream: backend.url, tokenFrom: ['header', 'form'] },
         { path: '/pub', methods: ['POST'], upstream: backend.url, auth: 'none', methodOverride: true },
         { path: '/pub', methods: ['DELETE'], upstream: backend.url, requiredScopes: ['orders:delete'], methodOverride: true },
       ],
@@ -80,5 +86,23 @@ describe('review findings: form bodies', () => {
     const { status, got } = await post('/orders', [`authorization: Bearer ${WRITER}`, 'content-type: application/x-www-form-urlencoded', 'content-type: text/plain'], 'id=7&_method=DELETE');
     assert.equal(status, 400);
     assert.equal(got, undefined);
+  });
+
+  test('form-budget-announced: idle chunked form POSTs hold only what they sent: the same address is still served', async () => {
+    const { port } = new URL(gw.url);
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress: '127.0.0.2' });
+        socket.on('error', () => undefined);
+        idle.push(socket);
+        socket.write(`POST /form/idle${i} HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\ncontent-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n`);
+      }
+      await sleep(200); // the gateway has begun reading each of them
+      const res = await rawRequest(gw.url, `POST /form/ok HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\ncontent-type: application/x-www-form-urlencoded`, `access_token=${WRITER}`, { localAddress: '127.0.0.2' });
+      assert.equal(res.status, 200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
   });
 });
