@@ -14,25 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { errorOf, headerBytes, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
-import { startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
-
-/** The seed's sample user (seed/000_ca09daffd2667acd.txt) as an XML answer. */
-const SEED_USER_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<user type="userWsDTO">
-  <uid>abcd23456</uid>
-  <accontManagerEmail>ajdoe@marketplace.se</accontManagerEmail>
-  <accontManagerName>John Doe</accontManagerName>
-  <accontManagerPhone>034534534</accontManagerPhone>
-  <accounts>
-    <account><name>Adam Phils</name><uid>100004567</uid></account>
-    <account><name>Duffy woöf</name><uid>100004444</uid></account>
-  </accounts>
-  <active>true</active>
-  <email>jason.borne@marketplace.se</email>
-  <firstName>Jason</firstName>
-  <lastLoginDate>2020-04-16T05:14:17-0400</lastLoginDate>
-  <lastName>öhlundi</lastName>
-</user>`;
+import { SEED_USER_XML, startSeedEndpoint, type ScriptedAnswer, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
 
 const GOOD = 'xml-good-token-1';
 const INACTIVE = 'xml-inactive-token-1';

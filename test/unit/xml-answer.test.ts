@@ -14,24 +14,7 @@ import {
   type CompiledXPath,
   type XmlClaims,
 } from '../../src/validators/xml-answer.js';
-
-/** The seed's sample user (seed/000_ca09daffd2667acd.txt) as an XML answer, non-ASCII names included. */
-const SEED_USER_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<user type="userWsDTO" id="abcd23456">
-  <uid>abcd23456</uid>
-  <accontManagerEmail>ajdoe@marketplace.se</accontManagerEmail>
-  <accontManagerName>John Doe</accontManagerName>
-  <accontManagerPhone>034534534</accontManagerPhone>
-  <accounts>
-    <account uid="100004567"><name>Adam Phils</name><uid>100004567</uid></account>
-    <account uid="100004444"><name>Duffy woöf</name><uid>100004444</uid></account>
-  </accounts>
-  <active>true</active>
-  <email>jason.borne@marketplace.se</email>
-  <firstName>Jason</firstName>
-  <lastLoginDate>2020-04-16T05:14:17-0400</lastLoginDate>
-  <lastName>öhlundi</lastName>
-</user>`;
+import { SEED_USER_XML } from '../fixtures/seed-endpoint.js';
 
 const BILLION_LAUGHS = `<?xml version="1.0"?>
 <!DOCTYPE lolz [
