@@ -21,6 +21,8 @@ import { UpstreamCall, upstreamPath, type UpstreamFailure, type UpstreamListener
 class ProxyExchange extends Exchange implements UpstreamListener {
   readonly face = 'proxy';
   inbound: InboundHeaders | null = null;
+  /** The request has a body to forward (a Content-Length other than 0, or chunked). */
+  hasBody = false;
   formBody: Buffer | null = null;
   /** A multipart body: watched for a `_method` part. */
   watchMultipart = false;
@@ -57,10 +59,13 @@ export function proxyRequest(runtime: Runtime, req: IncomingMessage, res: Server
   ex.query = query;
 
   let match = matchRoute(config, ex.method, path);
+  // The method the backend will act on (X-HTTP-Method-Override and kin, `?_method=`), on routes that honour them.
+  let actingMethod = ex.method;
   if (match.kind === 'route' && match.route.methodOverride) {
     // The backend will act on the overriding method: the route (and its policy) is chosen for it.
     const override = methodOverrideOf(req.rawHeaders, ex.query);
-    if (override !== null && override !== ex.method && override !== CONFLICTING_OVERRIDES) match = matchRoute(config, override, path);
+    if (override !== null && override !== CONFLICTING_OVERRIDES) actingMethod = override;
+    if (actingMethod !== ex.method) match = matchRoute(config, actingMethod, path);
     // Both routes must honour it: the one chosen for the overriding method forwards the headers too.
     if (override === CONFLICTING_OVERRIDES || (match.kind === 'route' && !match.route.methodOverride)) {
       ex.requestId = requestIdOf(req);
@@ -87,14 +92,14 @@ export function proxyRequest(runtime: Runtime, req: IncomingMessage, res: Server
 
   // Which body the backend parses, and so whether it carries a token or a `_method`, must not be in doubt.
   if (inbound.contentTypeCount > 1) return ex.refuseWith('several_content_types');
-  const hasBody = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0');
-  const kind = hasBody && ex.method !== 'GET' && ex.method !== 'HEAD' ? bodyKindOf(inbound.contentType) : 'other';
+  ex.hasBody = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0');
+  const kind = ex.hasBody && ex.method !== 'GET' && ex.method !== 'HEAD' ? bodyKindOf(inbound.contentType) : 'other';
   if (kind === 'urlencoded') {
     ex.readBody(MAX_FORM_BYTES, inbound.contentLength, (body) => {
       const form = body.toString('latin1');
       // A `_method` in the body must name the method the route was chosen for, or be refused.
       const override = formMethodOverride(form);
-      if (override !== null && (!route.methodOverride || override !== (methodOverrideOf(req.rawHeaders, ex.query) ?? ex.method))) return ex.refuseWith('method_override_refused');
+      if (override !== null && (!route.methodOverride || override !== actingMethod)) return ex.refuseWith('method_override_refused');
       // RFC 6750 §2: a token where the route does not take one is refused, not passed on.
       if (route.auth !== 'none' && !route.tokenFrom.form && paramValues(form, 'access_token').length > 0) return ex.refuseWith('token_source_not_allowed');
       ex.formBody = body;
@@ -117,7 +122,7 @@ function forward(ex: ProxyExchange, decision: Decision): void {
   const route = ex.route!;
   const inbound = ex.inbound!;
   const headers = inbound.forward;
-  let body: Readable | Buffer | null = inbound.chunked || (inbound.contentLength !== undefined && inbound.contentLength !== '0') ? ex.req : null;
+  let body: Readable | Buffer | null = ex.hasBody ? ex.req : null;
   let call: UpstreamCall | null = null;
   if (body !== null && ex.watchMultipart) {
     // Cut off before the backend has the whole body, so that it never acts on the override.
