@@ -56,8 +56,8 @@ export function formMethodOverride(form: string): string | null {
   return values.every((value) => value?.trim().toUpperCase() === first) ? first : '';
 }
 
-/** A multipart part named `_method` (RFC 7578 §4.2 `name` parameter, quoted or not, as Rack reads it). */
-const OVERRIDE_PART = /\bname\s*=\s*(?:"_method"|_method(?=[\s;]|$))/im;
+/** A multipart part named `_method` (RFC 7578 §4.2 `name` parameter, quoted or not, as Rack reads it; `.method` and ` method` as PHP does). */
+const OVERRIDE_PART = /\bname\s*=\s*(?:"[_. ]method"|[_.]method(?=[\s;]|$))/im;
 /** Enough of the previous chunk to find a part header cut in two. */
 const CARRY = 64;
 

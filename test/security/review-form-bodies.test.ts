@@ -9,6 +9,8 @@
  *   that needs a scope.
  * - several-content-types: with two Content-Type headers the gateway read the last and Node
  *   backends the first, so a urlencoded body's `_method` passed labelled text/plain.
+ * - php-parameter-names: PHP reads "." and " " in a parameter name as "_", so Laravel and Symfony
+ *   act on `.method=DELETE` as on `_method=DELETE`; the gateway compared names exactly.
  * - form-budget-announced: a chunked form body reserved the whole form bound (1 MiB) before a byte
  *   arrived, so two idle chunked POSTs took one address's whole budget: its next form got 429.
  *   Bytes are now counted as they arrive.
@@ -87,6 +89,18 @@ describe('review findings: form bodies', () => {
     assert.equal(status, 400);
     assert.equal(got, undefined);
   });
+
+  for (const [label, contentType, body] of [
+    ['urlencoded ".method"', 'application/x-www-form-urlencoded', 'id=7&.method=DELETE'],
+    ['urlencoded "+method"', 'application/x-www-form-urlencoded', 'id=7&+method=DELETE'],
+    ['multipart ".method"', 'multipart/form-data; boundary=XyZ', '--XyZ\r\nContent-Disposition: form-data; name=".method"\r\n\r\nDELETE\r\n--XyZ--\r\n'],
+  ] as const) {
+    test(`php-parameter-names: a ${label} field in a POST body never reaches the backend`, async () => {
+      const { status, got } = await post('/orders', [`authorization: Bearer ${WRITER}`, `content-type: ${contentType}`, `content-length: ${body.length}`], body);
+      assert.equal(status, 400);
+      if (got !== undefined) assert.doesNotMatch(got.body.toString('latin1'), /method=DELETE|"\.method"/);
+    });
+  }
 
   test('form-budget-announced: idle chunked form POSTs hold only what they sent: the same address is still served', async () => {
     const { port } = new URL(gw.url);
