@@ -10,6 +10,7 @@
 import { Transform } from 'node:stream';
 import { METHOD_OVERRIDE_PARAM } from '../http/header-names.js';
 import { mediaTypeOf } from '../http/media-type.js';
+import { agreedMethod, type CONFLICTING_OVERRIDES } from '../http/method-override.js';
 import { paramValues } from '../http/urlencoded.js';
 
 /** The most of one urlencoded body read before the decision. */
@@ -48,12 +49,9 @@ export class FormBudget {
   }
 }
 
-/** The method a urlencoded body's `_method` field names (upper case), `null` when none; several that disagree: ''. */
-export function formMethodOverride(form: string): string | null {
-  const values = paramValues(form, METHOD_OVERRIDE_PARAM);
-  if (values.length === 0) return null;
-  const first = values[0]?.trim().toUpperCase() ?? '';
-  return values.every((value) => value?.trim().toUpperCase() === first) ? first : '';
+/** The method a urlencoded body's `_method` fields name (upper case), `null` when none, CONFLICTING_OVERRIDES when they disagree or name no method. */
+export function formMethodOverride(form: string): string | null | typeof CONFLICTING_OVERRIDES {
+  return agreedMethod(paramValues(form, METHOD_OVERRIDE_PARAM));
 }
 
 /** A multipart part named `_method` (RFC 7578 §4.2 `name` parameter, quoted or not, as Rack reads it; `.method` and ` method` as PHP does). */

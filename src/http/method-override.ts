@@ -15,6 +15,11 @@ const OVERRIDE_NAMES: ReadonlySet<string> = new Set(METHOD_OVERRIDE_HEADERS);
 export function methodOverrideOf(rawHeaders: readonly string[], query: string): string | null | typeof CONFLICTING_OVERRIDES {
   const named: (string | null)[] = paramValues(query, METHOD_OVERRIDE_PARAM);
   for (let i = 0; i < rawHeaders.length; i += 2) if (OVERRIDE_NAMES.has(canonicalHeaderName(rawHeaders[i]))) named.push(rawHeaders[i + 1]);
+  return agreedMethod(named);
+}
+
+/** The one method (upper case) all of `named` agree on, `null` for none, CONFLICTING_OVERRIDES when they disagree or it is not a method. */
+export function agreedMethod(named: readonly (string | null)[]): string | null | typeof CONFLICTING_OVERRIDES {
   if (named.length === 0) return null;
   const first = named[0]?.trim().toUpperCase() ?? '';
   if (!TOKEN.test(first)) return CONFLICTING_OVERRIDES;
