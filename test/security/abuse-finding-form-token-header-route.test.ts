@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { errorOf, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 const MINE = 'form-confusion-own-token';
 
@@ -32,7 +33,7 @@ describe('finding: a form token on a header-only route is forwarded, not refused
     await gw.close();
     await Promise.all([seed.close(), backend.close()]);
   });
-  const host = () => `host: ${new URL(gw.url).host}`;
+  const host = () => `host: ${hostOf(gw.url)}`;
 
   test('control: a query token on the same route is a 400', async () => {
     const res = await rawRequest(gw.url, `GET /api/q?access_token=someone-elses HTTP/1.1\r\n${host()}\r\nauthorization: Bearer ${MINE}`);

@@ -25,6 +25,7 @@ import { after, before, describe, test } from 'node:test';
 import { headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 describe('finding: forwarding headers the gateway does not set pass through', () => {
   let seed: SeedEndpoint;
@@ -53,7 +54,7 @@ describe('finding: forwarding headers the gateway does not set pass through', ()
   ] as const) {
     test(`"${name}: ${value}" does not reach the backend as the client wrote it`, async () => {
       const path = `/public/r${++serial}`;
-      const res = await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\n${name}: ${value}`);
+      const res = await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\n${name}: ${value}`);
       assert.equal(res.status, 200);
       const got = backend.received.find((r) => r.url === path)!;
       const values = headerBytes(got.rawHeaders, name).map((b) => b.toString('latin1'));
@@ -63,9 +64,9 @@ describe('finding: forwarding headers the gateway does not set pass through', ()
 
   test('control: X-Forwarded-Host and X-Forwarded-Proto are the gateway\'s, X-Forwarded-For ends with the socket address', async () => {
     const path = `/public/r${++serial}`;
-    await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 6.6.6.6`);
+    await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 6.6.6.6`);
     const got = backend.received.find((r) => r.url === path)!;
-    assert.deepEqual(headerBytes(got.rawHeaders, 'x-forwarded-host'), [Buffer.from(new URL(gw.url).host)]);
+    assert.deepEqual(headerBytes(got.rawHeaders, 'x-forwarded-host'), [Buffer.from(hostOf(gw.url))]);
     assert.deepEqual(headerBytes(got.rawHeaders, 'x-forwarded-proto'), [Buffer.from('http')]);
     assert.deepEqual(headerBytes(got.rawHeaders, 'x-forwarded-for'), [Buffer.from('6.6.6.6, 127.0.0.1')]);
   });

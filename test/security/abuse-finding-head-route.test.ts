@@ -22,6 +22,7 @@ import { buildConfig } from '../../src/config/load.js';
 import { rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 describe('finding: a HEAD-only route can be weaker than the GET route of its path', () => {
   let seed: SeedEndpoint;
@@ -49,7 +50,7 @@ describe('finding: a HEAD-only route can be weaker than the GET route of its pat
     const gw: TestGateway = await startTestGateway({ ...document(), routes: [{ path: '/report', methods: ['GET'], upstream: backend.url }] });
     try {
       const before = backend.received.length;
-      const head = await rawRequest(gw.url, `HEAD /report HTTP/1.1\r\nhost: ${new URL(gw.url).host}`);
+      const head = await rawRequest(gw.url, `HEAD /report HTTP/1.1\r\nhost: ${hostOf(gw.url)}`);
       assert.equal(head.status, 401);
       assert.equal(backend.received.length, before);
     } finally {

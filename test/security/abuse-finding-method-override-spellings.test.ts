@@ -26,6 +26,7 @@ import { after, before, describe, test } from 'node:test';
 import { headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 const WRITER = 'override-writer-token';
 
@@ -52,12 +53,12 @@ describe('finding: method overrides in other spellings reach the backend', () =>
   let serial = 0;
   async function post(headers: string[], body: string) {
     const path = `/orders/r${++serial}`;
-    const res = await rawRequest(gw.url, [`POST ${path} HTTP/1.1`, `host: ${new URL(gw.url).host}`, `authorization: Bearer ${WRITER}`, ...headers].join('\r\n'), body);
+    const res = await rawRequest(gw.url, [`POST ${path} HTTP/1.1`, `host: ${hostOf(gw.url)}`, `authorization: Bearer ${WRITER}`, ...headers].join('\r\n'), body);
     return { status: res.status, got: backend.received.find((r) => r.url === path) };
   }
 
   test('control: a DELETE with this token is refused (403), and X-HTTP-Method-Override is removed', async () => {
-    const res = await rawRequest(gw.url, `DELETE /orders/1 HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\nauthorization: Bearer ${WRITER}`);
+    const res = await rawRequest(gw.url, `DELETE /orders/1 HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\nauthorization: Bearer ${WRITER}`);
     assert.equal(res.status, 403);
     const { status, got } = await post(['X-HTTP-Method-Override: DELETE'], '');
     assert.equal(status, 200);

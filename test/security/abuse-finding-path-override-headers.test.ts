@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 describe('finding: headers that override the path reach the backend', () => {
   let seed: SeedEndpoint;
@@ -39,14 +40,14 @@ describe('finding: headers that override the path reach the backend', () => {
   });
 
   test('control: /admin without a token is 401', async () => {
-    assert.equal((await rawRequest(gw.url, `GET /admin/users HTTP/1.1\r\nhost: ${new URL(gw.url).host}`)).status, 401);
+    assert.equal((await rawRequest(gw.url, `GET /admin/users HTTP/1.1\r\nhost: ${hostOf(gw.url)}`)).status, 401);
   });
 
   let serial = 0;
   for (const header of ['X-Original-URL', 'X-Rewrite-URL', 'x-original-url', 'X_Original_URL']) {
     test(`"${header}: /admin/users" on an open route never reaches the backend`, async () => {
       const path = `/public/r${++serial}`;
-      const res = await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\n${header}: /admin/users`);
+      const res = await rawRequest(gw.url, `GET ${path} HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\n${header}: /admin/users`);
       const got = backend.received.find((r) => r.url === path);
       if (res.status === 200) assert.deepEqual(got!.rawHeaders.filter((_, i) => i % 2 === 0 && /original|rewrite/i.test(got!.rawHeaders[i])), [], 'forwarded');
       else assert.equal(res.status, 400);

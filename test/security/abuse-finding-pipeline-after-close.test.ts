@@ -23,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 function exchange(url: string, bytes: string): Promise<string> {
   const { hostname, port } = new URL(url);
@@ -62,7 +63,7 @@ describe('finding: requests pipelined after a refusal that closes the connection
   });
 
   test('after "401, Connection: close", the next pipelined request never reaches the backend', async () => {
-    const host = `host: ${new URL(gw.url).host}`;
+    const host = `host: ${hostOf(gw.url)}`;
     // A warm upstream connection, as in production: the pipelined request is forwarded at once.
     assert.match(await exchange(gw.url, `GET /public/warm HTTP/1.1\r\n${host}\r\nconnection: close\r\n\r\n`), /^HTTP\/1\.1 200 /);
     const text = await exchange(gw.url, `POST /api/x HTTP/1.1\r\n${host}\r\ncontent-length: 5\r\n\r\nhelloDELETE /public/items/7 HTTP/1.1\r\n${host}\r\n\r\n`);

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { errorOf, headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type ReceivedRequest, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 const VALID = 'odd-valid-token-1';
 const PLUS = 'a+b';
@@ -43,7 +44,7 @@ describe('odd requests', () => {
     await Promise.all([seed.close(), backend.close()]);
   });
 
-  const host = () => `host: ${new URL(gw.url).host}`;
+  const host = () => `host: ${hostOf(gw.url)}`;
   let serial = 0;
   /** Sends one request for `route` + a unique suffix; returns the answer and what the backend got for it. */
   async function send(requestLine: (path: string) => string, ...headers: string[]): Promise<{ status: number; type: string | null; got: ReceivedRequest[]; calls: number }> {
@@ -61,7 +62,7 @@ describe('odd requests', () => {
       assert.equal(r.got.length, 1);
       assert.equal(r.got[0].url.startsWith('/api/'), true);
       assert.deepEqual(headerBytes(r.got[0].rawHeaders, 'host'), [Buffer.from(new URL(backend.url).host)]);
-      assert.deepEqual(headerBytes(r.got[0].rawHeaders, 'x-forwarded-host'), [Buffer.from(new URL(gw.url).host)]);
+      assert.deepEqual(headerBytes(r.got[0].rawHeaders, 'x-forwarded-host'), [Buffer.from(hostOf(gw.url))]);
       assert.equal(JSON.stringify(r.got[0].rawHeaders).includes('evil.example'), false);
     });
 

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { headerBytes, rawRequest, startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 const VALID = 'framing-valid-token-0123456789';
 
@@ -52,7 +53,7 @@ describe('framing and smuggling', () => {
       ],
     });
     // The valid token is cached: an allowed request is decided (and forwarded) synchronously.
-    const warm = await rawRequest(gw.url, `GET /api/warm HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\nauthorization: Bearer ${VALID}`);
+    const warm = await rawRequest(gw.url, `GET /api/warm HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\nauthorization: Bearer ${VALID}`);
     assert.equal(warm.status, 200);
   });
   after(async () => {
@@ -60,7 +61,7 @@ describe('framing and smuggling', () => {
     await Promise.all([seed.close(), backend.close()]);
   });
 
-  const host = () => `host: ${new URL(gw.url).host}`;
+  const host = () => `host: ${hostOf(gw.url)}`;
   const auth = `authorization: Bearer ${VALID}`;
   /** An unauthorized request (protected route, no token) hidden after the outer one. */
   const inner = (tag: string) => `GET /api/smuggled-${tag} HTTP/1.1\r\n${host()}\r\n\r\n`;

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startSampleBackend, type SampleBackend } from '../fixtures/sample-backend.js';
 import { startSeedEndpoint, type SeedEndpoint } from '../fixtures/seed-endpoint.js';
+import { hostOf } from './support.js';
 
 const VALID = 'slow-clients-valid-token-1';
 const HEADERS_TIMEOUT_S = 2;
@@ -121,7 +122,7 @@ describe('deadlines: headers, request, keep-alive', { concurrency: true }, () =>
     });
   });
   after(() => gw.close());
-  const host = () => `host: ${new URL(gw.url).host}`;
+  const host = () => `host: ${hostOf(gw.url)}`;
   /** Did the backend get a (whole) request for `path`? */
   const reached = (path: string) => backend.received.some((r) => r.url === path);
 
@@ -213,7 +214,7 @@ describe('connection bounds', () => {
     });
     const clients: RawClient[] = [];
     try {
-      const request = `GET /public/n HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\n\r\n`;
+      const request = `GET /public/n HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\n\r\n`;
       const served = async (client: RawClient) => {
         client.socket.write(request, 'latin1');
         return (await client.answered(2_000)) !== null && statusOf(client.text()) === 200;
@@ -258,7 +259,7 @@ describe('connection bounds', () => {
     });
     const clients: RawClient[] = [];
     try {
-      const request = `GET /public/m HTTP/1.1\r\nhost: ${new URL(gw.url).host}\r\n\r\n`;
+      const request = `GET /public/m HTTP/1.1\r\nhost: ${hostOf(gw.url)}\r\n\r\n`;
       for (const address of ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14']) {
         const client = await rawClient(gw.url, address);
         clients.push(client);
